@@ -1,0 +1,45 @@
+# runs-summary: `make` builds fcgi/runs-summary and the test tools;
+# `make check` runs every test (see scripts/test for a fresh machine).
+VERSION  = 0.1.0
+CC      ?= gcc
+PKGS     = libjwt json-c libpq
+CFLAGS  ?= -O2
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
+           -DRS_VERSION=\"$(VERSION)\" $(shell pkg-config --cflags $(PKGS))
+LDLIBS   = -lfcgi $(shell pkg-config --libs $(PKGS)) -lcrypto -lm
+SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+CORE     = validate request auth keys render config db handler log
+CORE_SRC = $(CORE:%=fcgi/%.c)
+HDRS     = $(wildcard fcgi/*.h) fcgi/summary_sql.h
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+
+all: fcgi/runs-summary tests/tools/mint-token
+
+fcgi/summary_sql.h: fcgi/summary.sql
+	{ printf '/* generated from summary.sql by make */\nstatic const char DB_SUMMARY_SQL[] =\n'; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  printf ';\n'; } > $@.tmp && mv $@.tmp $@
+
+fcgi/runs-summary: fcgi/main.c fcgi/loop.c $(CORE_SRC) $(HDRS)
+	$(CC) $(CFLAGS) -o $@ fcgi/main.c fcgi/loop.c $(CORE_SRC) $(LDLIBS)
+
+# The same program with AddressSanitizer and UBSan; the tests run it too.
+fcgi/runs-summary-asan: fcgi/main.c fcgi/loop.c $(CORE_SRC) $(HDRS)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ fcgi/main.c fcgi/loop.c $(CORE_SRC) $(LDLIBS)
+
+tests/tools/mint-token: tests/tools/mint-token.c
+	$(CC) $(CFLAGS) -o $@ $< -lcrypto
+
+tests/unit/run-unit: $(UNIT_SRC) tests/unit/unit.h $(CORE_SRC) $(HDRS)
+	$(CC) $(CFLAGS) -O1 $(SAN) -Ifcgi -o $@ $(UNIT_SRC) $(CORE_SRC) \
+	    $(LDLIBS) $(shell pkg-config --libs check)
+
+check: all fcgi/runs-summary-asan tests/unit/run-unit
+	tests/run-all
+
+clean:
+	rm -f fcgi/runs-summary fcgi/runs-summary-asan fcgi/summary_sql.h \
+	    tests/tools/mint-token tests/unit/run-unit
+
+.PHONY: all check clean

@@ -1,0 +1,321 @@
+/* auth.c: bearer parsing and every check libjwt does not make. */
+#include "auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <jwt.h>
+
+st_status
+auth_bearer(const char *authorization, const char **token, size_t *len,
+    const char **reason)
+{
+	if (authorization == NULL || authorization[0] == '\0') {
+		*reason = "no Authorization header";
+		return ST_UNAUTHORIZED;
+	}
+	if (strncasecmp(authorization, "Bearer ", 7) != 0 || authorization[7] == '\0') {
+		*reason = "Authorization is not a Bearer credential";
+		return ST_UNAUTHORIZED;
+	}
+	*token = authorization + 7;
+	*len = strlen(*token);
+	if (strncmp(*token, "op_", 3) == 0) {
+		*reason = "API keys are not accepted by this version";
+		return ST_INVALID_API_KEY;
+	}
+	return ST_OK;
+}
+
+int
+auth_token_shape_ok(const char *tok, size_t len)
+{
+	size_t i, dots = 0, seg = 0;
+
+	if (len > AUTH_TOKEN_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)tok[i];
+
+		if (c == '.') {
+			if (seg == 0 || ++dots > 2)
+				return 0;
+			seg = 0;
+		} else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_')
+			seg++;
+		else
+			return 0;
+	}
+	return dots == 2 && seg > 0;
+}
+
+static int
+auth_b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* base64url without padding; out has room for len * 3 / 4 bytes.
+ * Returns the decoded length or -1. */
+static long
+auth_b64url_decode(const char *in, size_t len, unsigned char *out)
+{
+	unsigned long acc = 0;
+	size_t i, o = 0;
+	int bits = 0;
+
+	if (len % 4 == 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		int v = auth_b64val((unsigned char)in[i]);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned long)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1UL << bits) - 1;
+		}
+	}
+	return (long)o;
+}
+
+/* One segment of the token as a JSON object, or NULL. */
+static json_object *
+auth_segment_json(const char *seg, size_t len)
+{
+	unsigned char buf[AUTH_TOKEN_MAX * 3 / 4 + 1];
+	long n = auth_b64url_decode(seg, len, buf);
+	json_tokener *tk;
+	json_object *o;
+
+	if (n < 0 || (tk = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tk, (const char *)buf, (int)n);
+	if (o != NULL && (json_tokener_get_error(tk) != json_tokener_success ||
+	    tk->char_offset != (int)n || !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tk);
+	return o;
+}
+
+st_status
+auth_check_header(json_object *hdr, const char **reason)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(hdr, "alg", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "RS256") != 0 ||
+	    json_object_get_string_len(v) != 5) {
+		*reason = "header alg is not exactly RS256";
+		return ST_INVALID_TOKEN;
+	}
+	if (json_object_object_get_ex(hdr, "typ", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "JWT") != 0 ||
+	    json_object_get_string_len(v) != 3)) {
+		*reason = "header typ is not JWT";
+		return ST_INVALID_TOKEN;
+	}
+	if (json_object_object_get_ex(hdr, "crit", NULL)) {
+		*reason = "header has crit";
+		return ST_INVALID_TOKEN;
+	}
+	return ST_OK;
+}
+
+static int
+auth_utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k, need;
+		unsigned long cp;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else
+			return 0;
+		if (i + need >= n)
+			return 0;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+/* An optional integer claim; -1 when present with another type. */
+static int
+auth_int_claim(json_object *claims, const char *name, long long *v)
+{
+	json_object *o;
+
+	if (!json_object_object_get_ex(claims, name, &o))
+		return 0;
+	if (!json_object_is_type(o, json_type_int))
+		return -1;
+	*v = (long long)json_object_get_int64(o);
+	return 1;
+}
+
+static int
+auth_in_list(json_object *o, const char *const *list, size_t n)
+{
+	const char *s;
+	size_t i, len;
+
+	if (o == NULL || !json_object_is_type(o, json_type_string))
+		return 0;
+	s = json_object_get_string(o);
+	len = (size_t)json_object_get_string_len(o);
+	for (i = 0; i < n; i++)
+		if (strlen(list[i]) == len && memcmp(list[i], s, len) == 0)
+			return 1;
+	return 0;
+}
+
+st_status
+auth_check_claims(json_object *claims, const auth_policy *p, long long now,
+    auth_caller *out, const char **reason)
+{
+	json_object *v = NULL;
+	long long exp = 0, t = 0;
+	size_t len;
+	int r;
+
+	if (auth_int_claim(claims, "exp", &exp) != 1) {
+		*reason = "exp missing or not an integer";
+		return ST_INVALID_TOKEN;
+	}
+	/* now >= exp + leeway, written so that no sum can overflow. */
+	if (now - p->leeway >= exp) {
+		*reason = "token expired";
+		return ST_INVALID_TOKEN;
+	}
+	if ((r = auth_int_claim(claims, "nbf", &t)) < 0 ||
+	    (r == 1 && t - p->leeway > now)) {
+		*reason = r < 0 ? "nbf not an integer" : "nbf in the future";
+		return ST_INVALID_TOKEN;
+	}
+	if ((r = auth_int_claim(claims, "iat", &t)) < 0 ||
+	    (r == 1 && t - p->leeway > now)) {
+		*reason = r < 0 ? "iat not an integer" : "iat in the future";
+		return ST_INVALID_TOKEN;
+	}
+	if (p->nissuers > 0 && (!json_object_object_get_ex(claims, "iss", &v) ||
+	    !auth_in_list(v, p->issuers, p->nissuers))) {
+		*reason = "iss not allowed";
+		return ST_INVALID_TOKEN;
+	}
+	if (p->nparties > 0 && (!json_object_object_get_ex(claims, "azp", &v) ||
+	    !auth_in_list(v, p->parties, p->nparties))) {
+		*reason = "azp missing or not allowed";
+		return ST_INVALID_TOKEN;
+	}
+	if (json_object_object_get_ex(claims, "sts", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), "pending") == 0) {
+		*reason = "session status is pending";
+		return ST_INVALID_TOKEN;
+	}
+	if (!json_object_object_get_ex(claims, "sub", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (len = (size_t)json_object_get_string_len(v)) == 0) {
+		*reason = "sub missing, empty or not a string";
+		return ST_INVALID_TOKEN;
+	}
+	if (len > AUTH_SUB_MAX ||
+	    !auth_utf8_ok((const unsigned char *)json_object_get_string(v), len)) {
+		*reason = "sub too long, or not UTF-8 text";
+		return ST_INVALID_TOKEN;
+	}
+	memcpy(out->sub, json_object_get_string(v), len);
+	out->sub[len] = '\0';
+	return ST_OK;
+}
+
+st_status
+auth_jwt(const keys_set *k, const auth_policy *p, const char *tok, size_t len,
+    long long now, auth_caller *out, const char **reason)
+{
+	const char *dot1, *dot2;
+	json_object *json;
+	jwt_t *jwt = NULL;
+	st_status st;
+	int ok;
+
+	if (!auth_token_shape_ok(tok, len)) {
+		*reason = len > AUTH_TOKEN_MAX ? "token longer than 8 KiB"
+		    : "token is not three base64url segments";
+		return ST_INVALID_TOKEN;
+	}
+	dot1 = memchr(tok, '.', len);
+	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok));
+	if ((json = auth_segment_json(tok, (size_t)(dot1 - tok))) == NULL) {
+		*reason = "header is not a base64url JSON object";
+		return ST_INVALID_TOKEN;
+	}
+	st = auth_check_header(json, reason);
+	json_object_put(json);
+	if (st != ST_OK)
+		return st;
+	/* The key and its length are never NULL/0 here: that would make
+	 * jwt_decode succeed without verifying anything. */
+	if (k->pem == NULL || k->pem_len == 0) {
+		*reason = "no key loaded";
+		return ST_INTERNAL_ERROR;
+	}
+	ok = jwt_decode(&jwt, tok, k->pem, (int)k->pem_len) == 0 &&
+	    jwt_get_alg(jwt) == JWT_ALG_RS256;
+	jwt_free(jwt);
+	if (!ok) {
+		*reason = "signature does not verify";
+		return ST_INVALID_TOKEN;
+	}
+	json = auth_segment_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (json == NULL) {
+		*reason = "payload is not a base64url JSON object";
+		return ST_INVALID_TOKEN;
+	}
+	st = auth_check_claims(json, p, now, out, reason);
+	json_object_put(json);
+	return st;
+}

@@ -1,0 +1,155 @@
+/* config.c: the settings table. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum cfg_kind { CFG_TEXT, CFG_LONG, CFG_LIST };
+
+struct cfg_setting {
+	const char *env;
+	enum cfg_kind kind;
+	const char *def;	/* text default, or NULL */
+	long min, max;
+	size_t off;		/* field in cfg_config */
+	const char *help;
+};
+
+#define CFG_AT(f) offsetof(cfg_config, f)
+
+static const struct cfg_setting cfg_table[] = {
+	{ "DATABASE_URL", CFG_TEXT, NULL, 0, 0, CFG_AT(database_url),
+	  "libpq connection string or URI (unset: libpq's PG* defaults)" },
+	{ "CLERK_JWT_KEY", CFG_TEXT, NULL, 0, 0, CFG_AT(jwt_key),
+	  "the PEM public key that verifies session tokens" },
+	{ "CLERK_JWT_KEY_FILE", CFG_TEXT, NULL, 0, 0, CFG_AT(jwt_key_file),
+	  "path to that PEM public key" },
+	{ "CLERK_JWKS_FILE", CFG_TEXT, NULL, 0, 0, CFG_AT(jwks_file),
+	  "path to a JWKS document (not supported by this version)" },
+	{ "CLERK_ISSUER", CFG_LIST, NULL, 0, 0, CFG_AT(issuer_buf),
+	  "comma-separated allowed iss values (unset: any)" },
+	{ "CLERK_AUTHORIZED_PARTIES", CFG_LIST, NULL, 0, 0, CFG_AT(party_buf),
+	  "comma-separated allowed azp values (unset: any, azp optional)" },
+	{ "JWT_LEEWAY_SECONDS", CFG_LONG, "5", 0, 300, CFG_AT(leeway),
+	  "clock skew allowed on exp, nbf, iat" },
+	{ "DB_CONNECT_TIMEOUT_SECONDS", CFG_LONG, "2", 1, 60, CFG_AT(connect_timeout),
+	  "libpq connect_timeout per connection attempt" },
+	{ "DB_STATEMENT_TIMEOUT_MS", CFG_LONG, "3000", 10, 600000,
+	  CFG_AT(statement_timeout_ms),
+	  "longest a request waits for the query before answering 503" },
+};
+
+#define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+int
+cfg_parse_long(const char *s, long min, long max, long *v)
+{
+	char *end;
+	long x;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || x < min || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int
+cfg_split_list(char *buf, const char **items, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		tok += strspn(tok, " \t");
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*tok == '\0')
+			continue;
+		if (n == max)
+			return -1;
+		items[n++] = tok;
+	}
+	return (int)n;
+}
+
+int
+cfg_load(cfg_config *c, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < CFG_N; i++) {
+		const struct cfg_setting *s = &cfg_table[i];
+		const char *v = getenv(s->env);
+		char *field = (char *)c + s->off;
+
+		if (v != NULL && v[0] == '\0')
+			v = NULL;
+		if (v == NULL)
+			v = s->def;
+		switch (s->kind) {
+		case CFG_TEXT:
+			memcpy(field, &v, sizeof(v));
+			break;
+		case CFG_LONG:
+			if (cfg_parse_long(v, s->min, s->max, (long *)(void *)field) != 0) {
+				snprintf(err, errlen, "%s must be a whole number from %ld to %ld",
+				    s->env, s->min, s->max);
+				return -1;
+			}
+			break;
+		case CFG_LIST: {
+			char *copy = v ? strdup(v) : NULL;
+
+			if (v != NULL && copy == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			memcpy(field, &copy, sizeof(copy));
+			break;
+		}
+		}
+	}
+	if (c->issuer_buf != NULL)
+		c->nissuers = (size_t)cfg_split_list(c->issuer_buf, c->issuers, CFG_LIST_MAX);
+	if (c->party_buf != NULL)
+		c->nparties = (size_t)cfg_split_list(c->party_buf, c->parties, CFG_LIST_MAX);
+	if (c->nissuers > CFG_LIST_MAX || c->nparties > CFG_LIST_MAX) {
+		snprintf(err, errlen, "CLERK_ISSUER and CLERK_AUTHORIZED_PARTIES "
+		    "take at most %d values each", CFG_LIST_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cfg_free(cfg_config *c)
+{
+	free(c->issuer_buf);
+	free(c->party_buf);
+	c->issuer_buf = c->party_buf = NULL;
+}
+
+void
+cfg_usage(int fd)
+{
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++) {
+		const struct cfg_setting *s = &cfg_table[i];
+
+		dprintf(fd, "  %-28s %s%s%s%s\n", s->env, s->help,
+		    s->def ? " [default " : "", s->def ? s->def : "", s->def ? "]" : "");
+	}
+}

@@ -1,0 +1,42 @@
+/* config.h: every setting, read once from the environment at start-up.
+ *
+ * One table in config.c names each setting, its variable, default and
+ * bounds; --help prints that same table. Values are read before the
+ * first request because libfcgi's params are not the process's
+ * environment. */
+#ifndef RS_CONFIG_H
+#define RS_CONFIG_H
+
+#include <stddef.h>
+
+#define CFG_LIST_MAX 16
+
+typedef struct {
+	const char *database_url;	/* NULL: libpq's PG* defaults */
+	const char *jwt_key;
+	const char *jwt_key_file;
+	const char *jwks_file;
+	long leeway;
+	long connect_timeout;
+	long statement_timeout_ms;
+	/* comma-separated lists split into owned copies */
+	char *issuer_buf, *party_buf;
+	const char *issuers[CFG_LIST_MAX];
+	size_t nissuers;
+	const char *parties[CFG_LIST_MAX];
+	size_t nparties;
+} cfg_config;
+
+/* 0, or -1 with a message for the operator in err. */
+int cfg_load(cfg_config *c, char *err, size_t errlen);
+void cfg_free(cfg_config *c);
+/* The settings table, for --help. */
+void cfg_usage(int fd);
+
+/* Bounded decimal: the whole string, min <= v <= max. 0 or -1. */
+int cfg_parse_long(const char *s, long min, long max, long *v);
+/* Splits "a, b,c" into trimmed non-empty items; the buffer is modified.
+ * Returns the count, or -1 for more than max items. */
+int cfg_split_list(char *buf, const char **items, size_t max);
+
+#endif

@@ -1,0 +1,263 @@
+/* db.c: libpq connection lifecycle, the statement, decoding its row. */
+#include "db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "summary_sql.h"
+
+#define DB_STMT "runs_summary"
+
+struct db_conn {
+	char *conninfo;
+	char connect_timeout[16];
+	char options[64];
+	int budget_ms;
+	PGconn *pg;
+	unsigned long served;	/* queries answered on this connection */
+};
+
+db_conn *
+db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms)
+{
+	db_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if (conninfo != NULL && (c->conninfo = strdup(conninfo)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	snprintf(c->connect_timeout, sizeof(c->connect_timeout), "%d", connect_timeout_s);
+	snprintf(c->options, sizeof(c->options), "-c statement_timeout=%d",
+	    statement_timeout_ms);
+	c->budget_ms = statement_timeout_ms;
+	return c;
+}
+
+static void
+db_drop(db_conn *c)
+{
+	PQfinish(c->pg);
+	c->pg = NULL;
+	c->served = 0;
+}
+
+void
+db_free(db_conn *c)
+{
+	if (c == NULL)
+		return;
+	db_drop(c);
+	free(c->conninfo);
+	free(c);
+}
+
+/* Our defaults come before the caller's string so that it can override
+ * them; libpq lets later entries win. */
+static st_status
+db_connect(db_conn *c, const char **reason)
+{
+	const char *keys[] = { "connect_timeout", "options", "application_name",
+	    "dbname", NULL };
+	const char *vals[] = { c->connect_timeout, c->options, "runs-summary",
+	    c->conninfo, NULL };
+	PGresult *res;
+	int ok;
+
+	if (c->conninfo == NULL)
+		keys[3] = NULL;
+	c->pg = PQconnectdbParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		*reason = "database connection failed";
+		db_drop(c);
+		return ST_SERVICE_UNAVAILABLE;
+	}
+	res = PQprepare(c->pg, DB_STMT, DB_SUMMARY_SQL, 5, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		*reason = PQstatus(c->pg) == CONNECTION_OK
+		    ? "preparing the statement failed (schema missing?)"
+		    : "database connection lost while preparing";
+		ok = PQstatus(c->pg) == CONNECTION_OK;
+		db_drop(c);
+		return ok ? ST_INTERNAL_ERROR : ST_SERVICE_UNAVAILABLE;
+	}
+	return ST_OK;
+}
+
+static long long
+db_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the whole result until the deadline; NULL on timeout or a
+ * broken connection. */
+static PGresult *
+db_wait(db_conn *c, long long deadline, int *timed_out)
+{
+	PGresult *res = NULL, *r;
+
+	*timed_out = 0;
+	for (;;) {
+		while (PQisBusy(c->pg)) {
+			struct pollfd pfd = { PQsocket(c->pg), POLLIN, 0 };
+			long long left = deadline - db_now_ms();
+			int n;
+
+			if (left <= 0) {
+				*timed_out = 1;
+				PQclear(res);
+				return NULL;
+			}
+			n = poll(&pfd, 1, (int)left);
+			if (n < 0 && errno != EINTR) {
+				PQclear(res);
+				return NULL;
+			}
+			if (n > 0 && !PQconsumeInput(c->pg)) {
+				PQclear(res);
+				return NULL;
+			}
+		}
+		if ((r = PQgetResult(c->pg)) == NULL)
+			return res;
+		if (res == NULL)
+			res = r;
+		else
+			PQclear(r);
+	}
+}
+
+static int
+db_parse_count(const char *s, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*v = x;
+	return 0;
+}
+
+st_status
+db_decode_row(const char *const cols[DB_NCOLS], db_summary *out)
+{
+	int64_t *counts[] = { &out->total, &out->pending, &out->running,
+	    &out->completed, &out->failed, &out->cancelled, &out->paused };
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (cols[0] == NULL || (strcmp(cols[0], "t") != 0 && strcmp(cols[0], "f") != 0))
+		return ST_INTERNAL_ERROR;
+	if (strcmp(cols[0], "f") == 0)
+		return ST_NOT_FOUND;
+	for (i = 0; i < 7; i++)
+		if (db_parse_count(cols[1 + i], counts[i]) != 0)
+			return ST_INTERNAL_ERROR;
+	if (cols[8] != NULL) {
+		char *end;
+
+		errno = 0;
+		out->average_seconds = strtod(cols[8], &end);
+		if (*end != '\0' || end == cols[8] || errno == ERANGE)
+			return ST_INTERNAL_ERROR;
+		out->has_average = 1;
+	}
+	return ST_OK;
+}
+
+/* SQLSTATE classes that mean "the database cannot answer now": connection
+ * exceptions, insufficient resources, operator intervention (which holds
+ * query_canceled, i.e. statement_timeout, and shutdowns). */
+static int
+db_unavailable_state(const char *sqlstate)
+{
+	return sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 ||
+	    strncmp(sqlstate, "53", 2) == 0 || strncmp(sqlstate, "57", 2) == 0 ||
+	    strncmp(sqlstate, "58", 2) == 0;
+}
+
+/* *lost: the connection broke under the query (not a timeout). */
+static st_status
+db_attempt(db_conn *c, const db_params *p, db_summary *out, const char **reason,
+    int *lost)
+{
+	const char *vals[5] = { p->workflow_id, p->workspace_id, p->user_id,
+	    p->from, p->to };
+	const char *cols[DB_NCOLS];
+	long long deadline;
+	PGresult *res;
+	st_status st;
+	int timed_out, i;
+
+	*lost = 0;
+	if (c->pg == NULL && (st = db_connect(c, reason)) != ST_OK)
+		return st;
+	/* Server-side statement_timeout first; this deadline is the backstop
+	 * when the server itself cannot answer. */
+	deadline = db_now_ms() + c->budget_ms + 250;
+	if (!PQsendQueryPrepared(c->pg, DB_STMT, 5, vals, NULL, NULL, 0)) {
+		*reason = "sending the query failed";
+		*lost = 1;
+		db_drop(c);
+		return ST_SERVICE_UNAVAILABLE;
+	}
+	res = db_wait(c, deadline, &timed_out);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+		st = timed_out || db_unavailable_state(state) ? ST_SERVICE_UNAVAILABLE
+		    : ST_INTERNAL_ERROR;
+		*reason = timed_out ? "query timed out"
+		    : state && strcmp(state, "57014") == 0 ? "statement timeout"
+		    : st == ST_SERVICE_UNAVAILABLE ? "database unavailable"
+		    : "query failed";
+		*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK;
+		PQclear(res);
+		db_drop(c);
+		return st;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != DB_NCOLS) {
+		PQclear(res);
+		*reason = "unexpected result shape";
+		return ST_INTERNAL_ERROR;
+	}
+	for (i = 0; i < DB_NCOLS; i++)
+		cols[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+	st = db_decode_row(cols, out);
+	if (st == ST_INTERNAL_ERROR)
+		*reason = "result row does not decode";
+	PQclear(res);
+	c->served++;
+	return st;
+}
+
+st_status
+db_summary_run(db_conn *c, const db_params *p, db_summary *out, const char **reason)
+{
+	int reused = c->pg != NULL && c->served > 0, lost;
+	st_status st = db_attempt(c, p, out, reason, &lost);
+
+	/* A connection that worked before and broke since (a restart, an idle
+	 * timeout) gets one fresh try: the query only reads. */
+	if (st == ST_SERVICE_UNAVAILABLE && reused && lost)
+		st = db_attempt(c, p, out, reason, &lost);
+	return st;
+}

@@ -1,0 +1,47 @@
+/* db.h: the worker's one PostgreSQL connection and the one statement.
+ *
+ * The connection opens lazily on the first request, stays open across
+ * requests and is dropped after any failure, to be reopened by the next
+ * request. A request never waits on the database longer than the
+ * configured budget: past it the query is cancelled and the answer is
+ * ST_SERVICE_UNAVAILABLE. */
+#ifndef RS_DB_H
+#define RS_DB_H
+
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct {
+	int64_t total, pending, running, completed, failed, cancelled, paused;
+	int has_average;
+	double average_seconds;
+} db_summary;
+
+typedef struct {
+	const char *workflow_id;	/* canonical UUID text */
+	const char *workspace_id;	/* canonical UUID text, or NULL */
+	const char *user_id;		/* the JWT sub */
+	const char *from, *to;		/* timestamptz text, or NULL */
+} db_params;
+
+typedef struct db_conn db_conn;
+
+/* conninfo: a libpq connection string or URI, or NULL for PG* defaults.
+ * Copies what it keeps; connects nothing yet. */
+db_conn *db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms);
+void db_free(db_conn *c);
+
+/* ST_OK with *out filled; ST_NOT_FOUND when the caller may not see the
+ * workflow; ST_SERVICE_UNAVAILABLE on any database failure or timeout.
+ * *reason says why, for the log. */
+st_status db_summary_run(db_conn *c, const db_params *p, db_summary *out,
+    const char **reason);
+
+/* Decodes one result row (text columns, in the statement's order) into a
+ * summary; pure, for the tests. Returns ST_OK, ST_NOT_FOUND, or
+ * ST_INTERNAL_ERROR for a row that does not parse. */
+#define DB_NCOLS 9
+st_status db_decode_row(const char *const cols[DB_NCOLS], db_summary *out);
+
+#endif

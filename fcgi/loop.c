@@ -1,0 +1,130 @@
+/* loop.c: the FastCGI accept loop and the one-shot CGI mode. */
+#include "loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "log.h"
+
+/* A random UUIDv4 in lower case; falls back to the clock and pid if the
+ * kernel has no randomness to give, since an id must always exist. */
+static void
+loop_fresh_id(char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t i, o = 0;
+
+	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memset(b, 0, sizeof(b));
+		memcpy(b, &ts, sizeof(ts) < sizeof(b) ? sizeof(ts) : sizeof(b));
+		b[15] ^= (unsigned char)getpid();
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static double
+loop_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Runs one request and logs it; the response is in h->out. */
+static void
+loop_one(app_ctx *app, req_getter get, void *ctx, handler_result *h)
+{
+	struct timespec t0;
+	char fresh[37], method[16], path[201], sub[AUTH_SUB_MAX + 1];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	loop_fresh_id(fresh);
+	handler_run(app, get, ctx, (long long)time(NULL), fresh, h);
+	log_line("request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s%s%s",
+	    h->meta.request_id, log_safe(h->req.method_text, method, sizeof(method)),
+	    log_safe(h->req.path, path, sizeof(path)),
+	    h->out.http_status, loop_ms_since(&t0),
+	    h->caller.sub[0] ? " sub=\"" : "",
+	    h->caller.sub[0] ? log_safe(h->caller.sub, sub, sizeof(sub)) : "",
+	    h->caller.sub[0] ? "\"" : "",
+	    h->reason ? " reason=\"" : "", h->reason ? h->reason : "",
+	    h->reason ? "\"" : "");
+}
+
+static const char *
+loop_fcgi_param(void *ctx, const char *name)
+{
+	return FCGX_GetParam(name, *(FCGX_ParamArray *)ctx);
+}
+
+int
+loop_fastcgi(app_ctx *app)
+{
+	FCGX_Request rq;
+	handler_result *h = malloc(sizeof(*h));
+
+	if (h == NULL || FCGX_Init() != 0 || FCGX_InitRequest(&rq, 0, 0) != 0) {
+		log_line("event=start_failed reason=\"FastCGI initialisation failed\"");
+		free(h);
+		return 1;
+	}
+	log_line("event=worker_ready");
+	while (FCGX_Accept_r(&rq) >= 0) {
+		loop_one(app, loop_fcgi_param, &rq.envp, h);
+		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
+			log_line("request_id=%s event=write_failed", h->meta.request_id);
+		FCGX_Finish_r(&rq);
+	}
+	free(h);
+	return 0;
+}
+
+static const char *
+loop_env_param(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+int
+loop_cgi(app_ctx *app)
+{
+	handler_result *h = malloc(sizeof(*h));
+	size_t off = 0;
+	int rc = 0;
+
+	if (h == NULL)
+		return 1;
+	loop_one(app, loop_env_param, NULL, h);
+	while (off < h->out.len) {
+		ssize_t n = write(1, h->out.data + off, h->out.len - off);
+
+		if (n <= 0) {
+			rc = 1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(h);
+	return rc;
+}

@@ -1,0 +1,245 @@
+/* render.c: the error table, JSON bodies, response heads. */
+#include "render.h"
+
+#include <json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct render_entry {
+	int status;
+	const char *reason;	/* HTTP reason phrase */
+	const char *code;
+	const char *message;
+	const char *header;	/* extra header line, or NULL */
+};
+
+/* The one table: every failure a request can meet, as the client sees it. */
+static const struct render_entry render_table[ST_COUNT] = {
+	[ST_OK] = { 200, "OK", NULL, NULL, NULL },
+	[ST_UNAUTHORIZED] = { 401, "Unauthorized", "UNAUTHORIZED",
+	    "Authentication required",
+	    "WWW-Authenticate: Bearer realm=\"api\"" },
+	[ST_INVALID_TOKEN] = { 401, "Unauthorized", "INVALID_TOKEN",
+	    "The session token is invalid or expired",
+	    "WWW-Authenticate: Bearer error=\"invalid_token\"" },
+	[ST_INVALID_API_KEY] = { 401, "Unauthorized", "INVALID_API_KEY",
+	    "The API key is invalid, revoked or expired",
+	    "WWW-Authenticate: Bearer error=\"invalid_token\"" },
+	[ST_FORBIDDEN] = { 403, "Forbidden", "FORBIDDEN",
+	    "Access to this resource is not allowed", NULL },
+	[ST_NOT_FOUND] = { 404, "Not Found", "NOT_FOUND",
+	    "Resource not found", NULL },
+	[ST_METHOD_NOT_ALLOWED] = { 405, "Method Not Allowed",
+	    "METHOD_NOT_ALLOWED", "Method not allowed", "Allow: GET, HEAD" },
+	[ST_VALIDATION_ERROR] = { 422, "Unprocessable Entity",
+	    "VALIDATION_ERROR", "Invalid request parameters", NULL },
+	[ST_INTERNAL_ERROR] = { 500, "Internal Server Error", "INTERNAL_ERROR",
+	    "Internal server error", NULL },
+	[ST_SERVICE_UNAVAILABLE] = { 503, "Service Unavailable",
+	    "SERVICE_UNAVAILABLE", "Service temporarily unavailable",
+	    "Retry-After: 1" },
+};
+
+static const struct render_entry *
+render_entry_of(st_status st)
+{
+	if ((unsigned)st >= ST_COUNT || render_table[st].status == 0)
+		st = ST_INTERNAL_ERROR;
+	return &render_table[st];
+}
+
+int
+render_http_status(st_status st)
+{
+	return render_entry_of(st)->status;
+}
+
+const char *
+render_error_code(st_status st)
+{
+	return render_entry_of(st)->code;
+}
+
+size_t
+render_double(double v, char *buf, size_t cap)
+{
+	char e[32], digits[20], tmp[48];
+	const char *p;
+	size_t nd = 0, i, o = 0;
+	int prec, exp;
+
+	if (!isfinite(v))
+		return (size_t)snprintf(buf, cap, "null");
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e is now [-]d[.ddd]e±XX with as few digits as read back exactly. */
+	p = e;
+	if (*p == '-')
+		tmp[o++] = *p++;
+	for (; *p != 'e'; p++)
+		if (*p != '.')
+			digits[nd++] = *p;
+	exp = (int)strtol(p + 1, NULL, 10);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	if (exp >= -4 && exp < 16) {
+		if (exp < 0) {
+			tmp[o++] = '0';
+			tmp[o++] = '.';
+			for (i = 1; i < (size_t)-exp; i++)
+				tmp[o++] = '0';
+			for (i = 0; i < nd; i++)
+				tmp[o++] = digits[i];
+		} else {
+			for (i = 0; i <= (size_t)exp; i++)
+				tmp[o++] = i < nd ? digits[i] : '0';
+			tmp[o++] = '.';
+			if (nd <= (size_t)exp + 1)
+				tmp[o++] = '0';
+			for (; i < nd; i++)
+				tmp[o++] = digits[i];
+		}
+		tmp[o] = '\0';
+	} else {
+		tmp[o++] = digits[0];
+		if (nd > 1) {
+			tmp[o++] = '.';
+			for (i = 1; i < nd; i++)
+				tmp[o++] = digits[i];
+		}
+		snprintf(tmp + o, sizeof(tmp) - o, "e%c%02d", exp < 0 ? '-' : '+',
+		    exp < 0 ? -exp : exp);
+	}
+	return (size_t)snprintf(buf, cap, "%s", tmp);
+}
+
+void
+render_timestamp(long long unix_seconds, char out[sizeof("YYYY-MM-DDTHH:MM:SSZ")])
+{
+	time_t t = (time_t)unix_seconds;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, sizeof("YYYY-MM-DDTHH:MM:SSZ"), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		memcpy(out, "1970-01-01T00:00:00Z", sizeof("YYYY-MM-DDTHH:MM:SSZ"));
+}
+
+static json_object *
+render_meta_json(const render_meta *m)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "request_id", json_object_new_string(m->request_id));
+	json_object_object_add(o, "timestamp", json_object_new_string(m->timestamp));
+	return o;
+}
+
+static json_object *
+render_number(int present, double v)
+{
+	char buf[48];
+
+	if (!present || !isfinite(v))
+		return NULL;
+	render_double(v, buf, sizeof(buf));
+	return json_object_new_double_s(v, buf);
+}
+
+/* Head, then (unless HEAD) the body; one write's worth of bytes. */
+static int
+render_finish(json_object *root, st_status st, const render_meta *m, int head,
+    render_out *out)
+{
+	const struct render_entry *e = render_entry_of(st);
+	size_t blen = 0;
+	const char *body = json_object_to_json_string_length(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &blen);
+	int n;
+
+	if (body == NULL) {
+		json_object_put(root);
+		return -1;
+	}
+	n = snprintf(out->data, sizeof(out->data),
+	    "Status: %d %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "%s%s"
+	    "Content-Length: %zu\r\n\r\n",
+	    e->status, e->reason, m->request_id,
+	    e->header ? e->header : "", e->header ? "\r\n" : "", blen);
+	if (n < 0 || (size_t)n + (head ? 0 : blen) > sizeof(out->data)) {
+		json_object_put(root);
+		return -1;
+	}
+	out->len = (size_t)n;
+	if (!head) {
+		memcpy(out->data + out->len, body, blen);
+		out->len += blen;
+	}
+	out->http_status = e->status;
+	json_object_put(root);
+	return 0;
+}
+
+int
+render_summary(const db_summary *s, const render_meta *m, int head, render_out *out)
+{
+	json_object *root = json_object_new_object(), *d = json_object_new_object();
+	int64_t terminal = s->completed + s->failed + s->cancelled;
+
+	json_object_object_add(d, "total_runs", json_object_new_int64(s->total));
+	json_object_object_add(d, "completed", json_object_new_int64(s->completed));
+	json_object_object_add(d, "failed", json_object_new_int64(s->failed));
+	json_object_object_add(d, "cancelled", json_object_new_int64(s->cancelled));
+	json_object_object_add(d, "pending", json_object_new_int64(s->pending));
+	json_object_object_add(d, "running", json_object_new_int64(s->running));
+	json_object_object_add(d, "paused", json_object_new_int64(s->paused));
+	json_object_object_add(d, "pass_rate", render_number(terminal > 0,
+	    terminal > 0 ? (double)s->completed / (double)terminal : 0));
+	json_object_object_add(d, "average_duration_seconds",
+	    render_number(s->has_average, s->average_seconds));
+	json_object_object_add(root, "data", d);
+	json_object_object_add(root, "meta", render_meta_json(m));
+	return render_finish(root, ST_OK, m, head, out);
+}
+
+int
+render_error(st_status st, const vd_error *details, size_t ndetails,
+    const render_meta *m, int head, render_out *out)
+{
+	const struct render_entry *e;
+	json_object *root, *err, *list = NULL;
+	size_t i;
+
+	if (st == ST_OK)
+		st = ST_INTERNAL_ERROR;
+	e = render_entry_of(st);
+	root = json_object_new_object();
+	err = json_object_new_object();
+	if (st == ST_VALIDATION_ERROR) {
+		list = json_object_new_array();
+		for (i = 0; i < ndetails; i++) {
+			json_object *d = json_object_new_object();
+
+			json_object_object_add(d, "field",
+			    json_object_new_string(vd_field_name(details[i].field)));
+			json_object_object_add(d, "message",
+			    json_object_new_string(details[i].message));
+			json_object_array_add(list, d);
+		}
+	}
+	json_object_object_add(err, "code", json_object_new_string(e->code));
+	json_object_object_add(err, "message", json_object_new_string(e->message));
+	json_object_object_add(err, "details", list);
+	json_object_object_add(root, "error", err);
+	json_object_object_add(root, "meta", render_meta_json(m));
+	return render_finish(root, st, m, head, out);
+}

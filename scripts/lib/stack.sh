@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The throwaway stack in one state directory DIR:
+#   stack.sh up DIR [--workers N] [--binary PATH] [--listen HOST:PORT] [--db-only]
+#   stack.sh down DIR          stops everything it started, by PID
+#   stack.sh pg-stop DIR | pg-start DIR
+# After `up`, DIR/env holds shell assignments for what it started:
+# DATABASE_URL, RS_BASE_URL, RS_SOCKET, RS_KEY (private PEM for
+# tests/tools/mint-token), RS_PUBKEY, RS_WORKER_PIDS, RS_NGINX_PID.
+# PostgreSQL listens on a unix socket in DIR only, nginx on 127.0.0.1.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# initdb and postgres refuse to run as root: run them as postgres then,
+# in a directory of their own under /tmp, since DIR may sit below one
+# that postgres cannot enter (a root home, a mktemp -d).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_base() {
+  local dir=$1
+  if [ "$(id -u)" -ne 0 ]; then echo "$dir"; return; fi
+  if [ ! -s "$dir/pgbase" ]; then
+    local base
+    base=$(mktemp -d /tmp/runs-summary-pg.XXXXXX)
+    chmod 755 "$base"
+    mkdir -p "$base/pgrun" "$base/pg"
+    chown postgres "$base/pgrun" "$base/pg"
+    echo "$base" > "$dir/pgbase"
+  fi
+  cat "$dir/pgbase"
+}
+
+pg_start() {
+  local base
+  base=$(pg_base "$1")
+  as_pg "$RS_PG_BIN/pg_ctl" -D "$base/pg" -l "$base/pgrun/pg.log" -w -t 30 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$base/pgrun' -c port=5432" \
+    start >/dev/null || { tail -20 "$base/pgrun/pg.log" >&2; rs_die "PostgreSQL did not start"; }
+}
+
+pg_stop() {
+  local base
+  base=$(pg_base "$1")
+  [ -f "$base/pg/postmaster.pid" ] || return 0
+  as_pg "$RS_PG_BIN/pg_ctl" -D "$base/pg" -m fast -w -t 30 stop >/dev/null || true
+}
+
+up() {
+  local dir=$1; shift
+  local workers=4 binary="$RS_ROOT/fcgi/runs-summary" listen=127.0.0.1:8080 web=1
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --db-only) web=0; shift ;;
+      --workers) workers=$2; shift 2 ;;
+      --binary) binary=$2; shift 2 ;;
+      --listen) listen=$2; shift 2 ;;
+      *) rs_die "stack.sh up: unknown option $1" ;;
+    esac
+  done
+  mkdir -p "$dir/nginx-tmp"
+  dir=$(cd "$dir" && pwd)
+  : > "$dir/env"
+
+  # PostgreSQL: a fresh cluster, the schema, and the demo data.
+  local base
+  base=$(pg_base "$dir")
+  mkdir -p "$base/pg" "$base/pgrun"
+  if [ ! -f "$base/pg/PG_VERSION" ]; then
+    as_pg "$RS_PG_BIN/initdb" -D "$base/pg" -U postgres -A trust -E UTF8 \
+      --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; rs_die "initdb failed"; }
+  fi
+  pg_start "$dir"
+  local url="host=$base/pgrun port=5432 user=postgres dbname=runs_summary"
+  psql "host=$base/pgrun port=5432 user=postgres dbname=postgres" -qAt \
+    -c "SELECT 1 FROM pg_database WHERE datname = 'runs_summary'" | grep -q 1 ||
+    psql "host=$base/pgrun port=5432 user=postgres dbname=postgres" -q \
+      -c "CREATE DATABASE runs_summary" >/dev/null
+  psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/schema.sql" >/dev/null
+  psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/seed-demo.sql" >/dev/null
+  echo "DATABASE_URL='$url'" >> "$dir/env"
+
+  # A dev RSA key pair: the workers verify with the public half.
+  [ -f "$dir/dev-key.pem" ] ||
+    "$RS_ROOT/tests/tools/mint-token" --genkey "$dir/dev-key.pem" "$dir/dev-key.pub"
+  echo "RS_KEY='$dir/dev-key.pem'" >> "$dir/env"
+  echo "RS_PUBKEY='$dir/dev-key.pub'" >> "$dir/env"
+  [ "$web" -eq 1 ] || return 0
+
+  # The worker pool under spawn-fcgi. Its children's stderr would go to
+  # /dev/null, so each worker's log goes to a file through sh.
+  local sock="$dir/runs-summary.sock"
+  rm -f "$sock" "$dir/workers.pid"
+  DATABASE_URL=$url CLERK_JWT_KEY_FILE="$dir/dev-key.pub" \
+    ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:log_path=$dir/asan" \
+    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$dir/asan" \
+    spawn-fcgi -F "$workers" -s "$sock" -M 0600 -P "$dir/workers.pid" -- \
+    /bin/sh -c "exec \"\$0\" 2>>'$dir/workers.log'" "$binary" >/dev/null ||
+    rs_die "spawn-fcgi failed"
+  echo "RS_SOCKET='$sock'" >> "$dir/env"
+  echo "RS_WORKER_PIDS='$(tr '\n' ' ' < "$dir/workers.pid")'" >> "$dir/env"
+
+  # nginx with the drop-in location, pointed at this pool's socket.
+  cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"
+  sed "s|unix:/run/runs-summary.sock|unix:$sock|" \
+    "$RS_ROOT/conf/runs-summary.nginx.conf" > "$dir/runs-summary.nginx.conf"
+  sed -e "s|@PREFIX@|$dir|g" -e "s|@LISTEN@|$listen|g" \
+    -e "s|@USER@|$(id -un) $(id -gn)|g" "$RS_ROOT/conf/nginx.conf" > "$dir/nginx.conf"
+  nginx -p "$dir" -c "$dir/nginx.conf" -t -q 2>"$dir/nginx-t.log" ||
+    { cat "$dir/nginx-t.log" >&2; rs_die "nginx configuration test failed"; }
+  nginx -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/nginx-error.log" &
+  echo $! > "$dir/nginx.master"
+  echo "RS_NGINX_PID=$!" >> "$dir/env"
+  echo "RS_BASE_URL='http://$listen'" >> "$dir/env"
+  local i
+  for i in $(seq 1 50); do
+    curl -s -o /dev/null "http://$listen/" && break
+    kill -0 "$(cat "$dir/nginx.master")" 2>/dev/null ||
+      { cat "$dir/nginx-error.log" >&2; rs_die "nginx exited (is $listen in use?)"; }
+    sleep 0.1
+  done
+}
+
+down() {
+  local dir=$1 pid
+  [ -d "$dir" ] || return 0
+  if [ -f "$dir/nginx.master" ]; then
+    pid=$(cat "$dir/nginx.master")
+    kill "$pid" 2>/dev/null && wait_gone "$pid"
+    rm -f "$dir/nginx.master"
+  fi
+  if [ -f "$dir/workers.pid" ]; then
+    for pid in $(cat "$dir/workers.pid"); do kill "$pid" 2>/dev/null || true; done
+    for pid in $(cat "$dir/workers.pid"); do wait_gone "$pid"; done
+    rm -f "$dir/workers.pid" "$dir/runs-summary.sock"
+  fi
+  pg_stop "$dir"
+  if [ -s "$dir/pgbase" ]; then
+    rm -rf "$(cat "$dir/pgbase")"
+    rm -f "$dir/pgbase"
+  fi
+}
+
+wait_gone() {
+  local i
+  for i in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+  up) up "$@" ;;
+  down) down "$@" ;;
+  pg-stop) pg_stop "$@" ;;
+  pg-start) pg_start "$(cd "$1" && pwd)" ;;
+  *) rs_die "usage: stack.sh up|down|pg-stop|pg-start DIR" ;;
+esac

@@ -1,0 +1,146 @@
+"""A small test harness for the integration suites: the stack, HTTP,
+tokens, SQL fixtures, and a runner that prints `N passed, N failed`.
+
+Standard library only, so a fresh Debian machine needs nothing but python3.
+"""
+import http.client
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STACK = os.path.join(ROOT, "scripts", "lib", "stack.sh")
+MINT = os.path.join(ROOT, "tests", "tools", "mint-token")
+
+
+def read_env(state_dir):
+    env = {}
+    with open(os.path.join(state_dir, "env")) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            env[k] = shlex.split(v)[0] if v else ""
+    return env
+
+
+class Stack:
+    """The PostgreSQL + spawn-fcgi + nginx stack of scripts/lib/stack.sh."""
+
+    def __init__(self, state_dir, binary, listen):
+        self.dir = state_dir
+        subprocess.run([STACK, "up", state_dir, "--binary", binary,
+                        "--listen", listen, "--workers", "2"], check=True)
+        self.env = read_env(state_dir)
+        self.host, port = listen.split(":")
+        self.port = int(port)
+        self.dburl = self.env["DATABASE_URL"]
+        self.key = self.env["RS_KEY"]
+        self.pubkey = self.env["RS_PUBKEY"]
+        self.worker_pids = [int(p) for p in self.env["RS_WORKER_PIDS"].split()]
+
+    def down(self):
+        subprocess.run([STACK, "down", self.dir], check=False)
+
+    def pg_stop(self):
+        subprocess.run([STACK, "pg-stop", self.dir], check=True)
+
+    def pg_start(self):
+        subprocess.run([STACK, "pg-start", self.dir], check=True)
+
+    def sql(self, text):
+        out = subprocess.run(["psql", self.dburl, "-qAtX", "-v", "ON_ERROR_STOP=1",
+                              "-c", text], check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def request(self, path, method="GET", headers=None, timeout=10):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for k, v in (headers or {}).items():
+                conn.putheader(k, v)
+            conn.endheaders()
+            r = conn.getresponse()
+            body = r.read()
+            return Response(r.status, r.getheaders(), body)
+        finally:
+            conn.close()
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {}
+        self.header_list = headers
+        for k, v in headers:
+            self.headers[k.lower()] = v
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "Response(%d, %r, %r)" % (self.status, self.headers, self.body[:400])
+
+
+def mint(key, *args):
+    out = subprocess.run([MINT, "--key", key, *args], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def mint_claims(key, claims, sign="RS256", header=None):
+    args = ["--sign", sign, "--claims", json.dumps(claims, separators=(",", ":"))]
+    if header is not None:
+        args += ["--header", header if isinstance(header, str)
+                 else json.dumps(header, separators=(",", ":"))]
+    return mint(key, *args)
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class Failure(Exception):
+    pass
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise Failure("%s: got %r, want %r" % (what or "value", got, want))
+
+
+def ok(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def run_tests(tests, suite):
+    """Runs each test function (name starts with test_), prints one line each."""
+    passed = failed = 0
+    for name, fn in tests:
+        t0 = time.monotonic()
+        try:
+            fn()
+        except Exception as e:  # a failing test, whatever the exception
+            failed += 1
+            detail = str(e) if isinstance(e, Failure) else traceback.format_exc()
+            print("FAIL %s.%s: %s" % (suite, name, detail), flush=True)
+        else:
+            passed += 1
+            print("ok   %s.%s (%.0f ms)" % (suite, name, (time.monotonic() - t0) * 1000),
+                  flush=True)
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    return failed
+
+
+def collect(module_globals):
+    return [(n, f) for n, f in module_globals.items()
+            if n.startswith("test_") and callable(f)]
+
+
+def main_exit(failed):
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""CGI mode and start-up: the binary run directly with a request in its
+environment (SPEC.md "Running modes"), against a real PostgreSQL.
+
+usage: test_cgi.py STATE_DIR BINARY
+"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import collect, eq, main_exit, mint, ok, read_env, run_tests, STACK  # noqa: E402
+
+STATE, BINARY = sys.argv[1], sys.argv[2]
+subprocess.run([STACK, "up", STATE, "--db-only"], check=True)
+ENV = read_env(STATE)
+WF = "3f2b8c1d-9e4a-4b7c-8d6e-5a4b3c2d1e0f"      # scripts/seed-demo.sql
+SUMMARY = "/api/v1/workflows/%s/runs/summary" % WF
+TOKEN = mint(ENV["RS_KEY"], "--sub", "user_demo")
+BASE = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": ENV["DATABASE_URL"], "CLERK_JWT_KEY_FILE": ENV["RS_PUBKEY"],
+        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+        "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+
+
+def cgi(extra=None, args=(), drop=()):
+    env = dict(BASE)
+    env.update({"REQUEST_METHOD": "GET", "DOCUMENT_URI": SUMMARY, "QUERY_STRING": "",
+                "HTTP_AUTHORIZATION": "Bearer " + TOKEN, "HTTP_X_REQUEST_ID": "cgi-1"})
+    env.update(extra or {})
+    for k in drop:
+        env.pop(k, None)
+    p = subprocess.run([BINARY, *args], env=env, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30)
+    return p
+
+
+def parse(p):
+    head, _, body = p.stdout.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return lines[0], headers, body
+
+
+def test_cgi_answers_summary_with_status_line():
+    p = cgi()
+    eq(p.returncode, 0, "exit status")
+    status, headers, body = parse(p)
+    eq(status, "Status: 200 OK", "status line")
+    eq(headers["Content-Type"], "application/json", "Content-Type")
+    eq(headers["Cache-Control"], "no-store", "Cache-Control")
+    eq(headers["X-Request-Id"], "cgi-1", "X-Request-Id")
+    eq(int(headers["Content-Length"]), len(body), "Content-Length")
+    ok(body.startswith(b'{"data":{"total_runs":1000,'), body[:80])
+
+
+def test_cgi_path_from_script_name_and_path_info():
+    p = cgi({"SCRIPT_NAME": "/api/v1/workflows", "PATH_INFO": "/%s/runs/summary" % WF},
+            drop=("DOCUMENT_URI",))
+    eq(parse(p)[0], "Status: 200 OK", "status line")
+
+
+def test_cgi_path_from_request_uri_without_query():
+    p = cgi({"REQUEST_URI": SUMMARY.replace("summary", "summ%61ry") + "?from=&x=1"},
+            drop=("DOCUMENT_URI",))
+    eq(parse(p)[0], "Status: 200 OK", "status line")
+
+
+def test_cgi_404_for_a_path_that_is_not_the_route():
+    for other in ("/", "/api/v1/workflows//runs/summary", SUMMARY + "/",
+                  "/api/v1/workflows/%s/runs" % WF, "/api/v2/workflows/%s/runs/summary" % WF,
+                  "/api/v1/workflows/a/b/runs/summary"):
+        status, _, body = parse(cgi({"DOCUMENT_URI": other}))
+        eq(status, "Status: 404 Not Found", "status for %s" % other)
+        ok(b'"code":"NOT_FOUND"' in body, body)
+
+
+def test_cgi_405_comes_before_404():
+    status, headers, _ = parse(cgi({"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/nope"}))
+    eq(status, "Status: 405 Method Not Allowed", "status")
+    eq(headers["Allow"], "GET, HEAD", "Allow")
+
+
+def test_cgi_head_has_no_body():
+    status, headers, body = parse(cgi({"REQUEST_METHOD": "HEAD"}))
+    eq(status, "Status: 200 OK", "status")
+    eq(body, b"", "body")
+    ok(int(headers["Content-Length"]) > 100, "Content-Length of the GET body")
+
+
+def test_cgi_503_when_database_unreachable():
+    t0 = time.monotonic()
+    status, headers, body = parse(cgi({"DATABASE_URL": "host=/nonexistent-dir port=5432"}))
+    eq(status, "Status: 503 Service Unavailable", "status")
+    eq(headers["Retry-After"], "1", "Retry-After")
+    ok(b"nonexistent" not in body, "nothing internal in the body")
+    ok(time.monotonic() - t0 < 5, "quick")
+
+
+def test_cgi_500_without_schema_says_nothing_internal():
+    url = ENV["DATABASE_URL"].replace("dbname=runs_summary", "dbname=postgres")
+    status, _, body = parse(cgi({"DATABASE_URL": url}))
+    eq(status, "Status: 500 Internal Server Error", "status")
+    ok(b'"code":"INTERNAL_ERROR","message":"Internal server error","details":null' in body, body)
+    ok(b"workflow" not in body and b"relation" not in body, "nothing internal")
+
+
+def test_start_refused_without_a_key_source():
+    p = cgi(drop=("CLERK_JWT_KEY_FILE",))
+    eq(p.returncode, 1, "exit status")
+    eq(p.stdout, b"", "no response")
+    ok(b"CLERK_JWT_KEY" in p.stderr and b"CLERK_JWT_KEY_FILE" in p.stderr, p.stderr)
+
+
+def test_start_refused_with_a_key_that_is_not_a_public_pem():
+    p = cgi({"CLERK_JWT_KEY_FILE": ENV["RS_KEY"] + ".missing"})
+    eq(p.returncode, 1, "missing file")
+    ok(b"CLERK_JWT_KEY_FILE" in p.stderr, p.stderr)
+    p = cgi({"CLERK_JWT_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n"},
+            drop=("CLERK_JWT_KEY_FILE",))
+    eq(p.returncode, 1, "garbage PEM")
+    ok(b"not a PEM RSA public key" in p.stderr, p.stderr)
+
+
+def test_start_refused_with_jwks_only_names_the_variables():
+    p = cgi({"CLERK_JWKS_FILE": "/tmp/jwks.json"}, drop=("CLERK_JWT_KEY_FILE",))
+    eq(p.returncode, 1, "exit status")
+    ok(b"CLERK_JWT_KEY" in p.stderr and b"CLERK_JWKS_FILE" in p.stderr, p.stderr)
+
+
+def test_key_inline_with_escaped_newlines():
+    with open(ENV["RS_PUBKEY"]) as f:
+        pem = f.read()
+    p = cgi({"CLERK_JWT_KEY": pem.replace("\n", "\\n")}, drop=("CLERK_JWT_KEY_FILE",))
+    eq(parse(p)[0], "Status: 200 OK", "escaped newlines")
+    p = cgi({"CLERK_JWT_KEY": pem}, drop=("CLERK_JWT_KEY_FILE",))
+    eq(parse(p)[0], "Status: 200 OK", "real newlines")
+
+
+def test_leeway_setting_is_honoured():
+    now = int(time.time())
+    tok = mint(ENV["RS_KEY"], "--claims",
+               '{"exp":%d,"sub":"user_demo","azp":"x","iss":"y"}' % (now - 2))
+    eq(parse(cgi({"HTTP_AUTHORIZATION": "Bearer " + tok}))[0], "Status: 200 OK", "default 5 s")
+    eq(parse(cgi({"HTTP_AUTHORIZATION": "Bearer " + tok, "JWT_LEEWAY_SECONDS": "0"}))[0],
+       "Status: 401 Unauthorized", "leeway 0")
+
+
+def test_bad_setting_is_refused_at_start():
+    p = cgi({"JWT_LEEWAY_SECONDS": "5s"})
+    eq(p.returncode, 1, "exit status")
+    ok(b"JWT_LEEWAY_SECONDS" in p.stderr, p.stderr)
+
+
+def test_help_and_version():
+    p = cgi(args=("--help",))
+    eq(p.returncode, 0, "--help exit")
+    for name in (b"DATABASE_URL", b"CLERK_JWT_KEY", b"CLERK_JWT_KEY_FILE", b"CLERK_ISSUER",
+                 b"CLERK_AUTHORIZED_PARTIES", b"JWT_LEEWAY_SECONDS", b"spawn-fcgi"):
+        ok(name in p.stdout, "--help mentions %r" % name)
+    p = cgi(args=("--version",))
+    ok(p.returncode == 0 and p.stdout.startswith(b"runs-summary "), p.stdout)
+
+
+if __name__ == "__main__":
+    try:
+        failed = run_tests(collect(globals()), "cgi")
+    finally:
+        subprocess.run([STACK, "down", STATE], check=False)
+    main_exit(failed)

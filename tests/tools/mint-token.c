@@ -1,0 +1,174 @@
+/* mint-token: RS256 session tokens like Clerk's, for the demo and tests.
+ *
+ *   mint-token --genkey PRIVATE.pem PUBLIC.pem
+ *   mint-token --key PRIVATE.pem [--sub user_x] [--iss URL] [--azp URL]
+ *              [--ttl SECONDS] [--kid KID]
+ *              [--sign RS256|RS384|HS256|none] [--header JSON] [--claims JSON]
+ *
+ * --header and --claims replace the generated JSON verbatim, so tests can
+ * mint exactly the malformed tokens they mean to refuse. HS256 signs with
+ * the bytes of the --key file as the HMAC secret (the key-confusion attack
+ * uses the public PEM there). Prints the token and a newline. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+static void
+die(const char *msg)
+{
+	fprintf(stderr, "mint-token: %s\n", msg);
+	exit(2);
+}
+
+/* base64url without padding, NUL-terminated, caller frees. */
+static char *
+b64url(const unsigned char *in, size_t n)
+{
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+	int len, i, o = 0;
+
+	if (out == NULL)
+		die("out of memory");
+	len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+	for (i = 0; i < len; i++) {
+		if (out[i] == '=')
+			break;
+		out[o++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static unsigned char *
+read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = malloc(65537);
+
+	if (f == NULL || buf == NULL)
+		die("cannot read the key file");
+	*n = fread(buf, 1, 65536, f);
+	fclose(f);
+	buf[*n] = '\0';
+	return buf;
+}
+
+static int
+genkey(const char *priv, const char *pub)
+{
+	EVP_PKEY *pk = EVP_RSA_gen(2048);
+	FILE *f;
+
+	if (pk == NULL)
+		die("RSA key generation failed");
+	if ((f = fopen(priv, "w")) == NULL || !PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL))
+		die("cannot write the private key");
+	fclose(f);
+	if ((f = fopen(pub, "w")) == NULL || !PEM_write_PUBKEY(f, pk))
+		die("cannot write the public key");
+	fclose(f);
+	EVP_PKEY_free(pk);
+	return 0;
+}
+
+static char *
+sign(const char *alg, const char *input, const unsigned char *key, size_t keylen)
+{
+	unsigned char sig[1024];
+	size_t siglen = sizeof(sig);
+
+	if (strcmp(alg, "none") == 0)
+		return b64url(sig, 0);
+	if (strcmp(alg, "HS256") == 0) {
+		unsigned int hl = 0;
+
+		if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)input,
+		    strlen(input), sig, &hl) == NULL)
+			die("HMAC failed");
+		return b64url(sig, hl);
+	}
+	if (strcmp(alg, "RS256") == 0 || strcmp(alg, "RS384") == 0) {
+		BIO *bio = BIO_new_mem_buf(key, (int)keylen);
+		EVP_PKEY *pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		const EVP_MD *h = strcmp(alg, "RS256") == 0 ? EVP_sha256() : EVP_sha384();
+
+		if (pk == NULL || md == NULL || EVP_DigestSignInit(md, NULL, h, NULL, pk) != 1 ||
+		    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input,
+		    strlen(input)) != 1)
+			die("RSA signing failed (is --key a private PEM?)");
+		EVP_MD_CTX_free(md);
+		EVP_PKEY_free(pk);
+		BIO_free(bio);
+		return b64url(sig, siglen);
+	}
+	die("--sign must be RS256, RS384, HS256 or none");
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *keyfile = NULL, *sub = "user_demo", *iss = NULL, *azp = NULL;
+	const char *alg = "RS256", *header = NULL, *claims = NULL, *kid = NULL;
+	long ttl = 60;
+	char hbuf[512], cbuf[2048], *input, *h64, *c64, *s64;
+	unsigned char *key;
+	size_t keylen, n;
+	long long now = (long long)time(NULL);
+	int i;
+
+	if (argc == 4 && strcmp(argv[1], "--genkey") == 0)
+		return genkey(argv[2], argv[3]);
+	for (i = 1; i + 1 < argc; i += 2) {
+		const char *a = argv[i], *v = argv[i + 1];
+
+		if (strcmp(a, "--key") == 0) keyfile = v;
+		else if (strcmp(a, "--sub") == 0) sub = v;
+		else if (strcmp(a, "--iss") == 0) iss = v;
+		else if (strcmp(a, "--azp") == 0) azp = v;
+		else if (strcmp(a, "--kid") == 0) kid = v;
+		else if (strcmp(a, "--ttl") == 0) ttl = strtol(v, NULL, 10);
+		else if (strcmp(a, "--sign") == 0) alg = v;
+		else if (strcmp(a, "--header") == 0) header = v;
+		else if (strcmp(a, "--claims") == 0) claims = v;
+		else die("unknown option (see the comment at the top of mint-token.c)");
+	}
+	if (i != argc || keyfile == NULL)
+		die("usage: mint-token --key PRIVATE.pem [options] | --genkey PRIVATE.pem PUBLIC.pem");
+	if (header == NULL) {
+		snprintf(hbuf, sizeof(hbuf), "{\"alg\":\"%s\",\"typ\":\"JWT\"%s%s%s}", alg,
+		    kid ? ",\"kid\":\"" : "", kid ? kid : "", kid ? "\"" : "");
+		header = hbuf;
+	}
+	if (claims == NULL) {
+		if (snprintf(cbuf, sizeof(cbuf),
+		    "{\"azp\":\"%s\",\"exp\":%lld,\"iat\":%lld,\"iss\":\"%s\","
+		    "\"nbf\":%lld,\"sid\":\"sess_demo\",\"sub\":\"%s\"}",
+		    azp ? azp : "http://localhost:3000", now + ttl, now,
+		    iss ? iss : "https://clerk.example.test", now - 5, sub) >= (int)sizeof(cbuf))
+			die("claims too long");
+		claims = cbuf;
+	}
+	key = read_file(keyfile, &keylen);
+	h64 = b64url((const unsigned char *)header, strlen(header));
+	c64 = b64url((const unsigned char *)claims, strlen(claims));
+	n = strlen(h64) + strlen(c64) + 2;
+	if ((input = malloc(n)) == NULL)
+		die("out of memory");
+	snprintf(input, n, "%s.%s", h64, c64);
+	s64 = sign(alg, input, key, keylen);
+	printf("%s.%s\n", input, s64);
+	free(h64);
+	free(c64);
+	free(s64);
+	free(input);
+	free(key);
+	return 0;
+}
