@@ -59,40 +59,6 @@ db_free(db_conn *c)
 	free(c);
 }
 
-/* Our defaults come before the caller's string so that it can override
- * them; libpq lets later entries win. */
-static st_status
-db_connect(db_conn *c, const char **reason)
-{
-	const char *keys[] = { "connect_timeout", "options", "application_name",
-	    "dbname", NULL };
-	const char *vals[] = { c->connect_timeout, c->options, "runs-summary",
-	    c->conninfo, NULL };
-	PGresult *res;
-	int ok;
-
-	if (c->conninfo == NULL)
-		keys[3] = NULL;
-	c->pg = PQconnectdbParams(keys, vals, 1);
-	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-		*reason = "database connection failed";
-		db_drop(c);
-		return ST_SERVICE_UNAVAILABLE;
-	}
-	res = PQprepare(c->pg, DB_STMT, DB_SUMMARY_SQL, 5, NULL);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok) {
-		*reason = PQstatus(c->pg) == CONNECTION_OK
-		    ? "preparing the statement failed (schema missing?)"
-		    : "database connection lost while preparing";
-		ok = PQstatus(c->pg) == CONNECTION_OK;
-		db_drop(c);
-		return ok ? ST_INTERNAL_ERROR : ST_SERVICE_UNAVAILABLE;
-	}
-	return ST_OK;
-}
-
 static long long
 db_now_ms(void)
 {
@@ -122,11 +88,7 @@ db_wait(db_conn *c, long long deadline, int *timed_out)
 				return NULL;
 			}
 			n = poll(&pfd, 1, (int)left);
-			if (n < 0 && errno != EINTR) {
-				PQclear(res);
-				return NULL;
-			}
-			if (n > 0 && !PQconsumeInput(c->pg)) {
+			if ((n < 0 && errno != EINTR) || (n > 0 && !PQconsumeInput(c->pg))) {
 				PQclear(res);
 				return NULL;
 			}
@@ -138,6 +100,76 @@ db_wait(db_conn *c, long long deadline, int *timed_out)
 		else
 			PQclear(r);
 	}
+}
+
+/* SQLSTATE classes that mean "the database cannot answer now": connection
+ * exceptions, insufficient resources, operator intervention (which holds
+ * query_canceled, i.e. statement_timeout, and shutdowns), system errors. */
+static int
+db_unavailable_state(const char *sqlstate)
+{
+	return sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 ||
+	    strncmp(sqlstate, "53", 2) == 0 || strncmp(sqlstate, "57", 2) == 0 ||
+	    strncmp(sqlstate, "58", 2) == 0;
+}
+
+/* Collects the result of what was just sent. On any failure the
+ * connection is dropped, the status says whether to answer 503 or 500,
+ * and *lost tells a broken connection from a timeout or an SQL error. */
+static st_status
+db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
+    PGresult **out, const char **reason, int *lost)
+{
+	PGresult *res = NULL;
+	const char *state;
+	int timed_out = 0;
+	st_status st;
+
+	*lost = 0;
+	if (sent && (res = db_wait(c, deadline, &timed_out)) != NULL &&
+	    PQresultStatus(res) == want) {
+		*out = res;
+		return ST_OK;
+	}
+	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK;
+	st = timed_out || *lost || db_unavailable_state(state)
+	    ? ST_SERVICE_UNAVAILABLE : ST_INTERNAL_ERROR;
+	*reason = timed_out ? "query timed out"
+	    : *lost ? "database connection lost"
+	    : state && strcmp(state, "57014") == 0 ? "statement timeout"
+	    : st == ST_SERVICE_UNAVAILABLE ? "database unavailable"
+	    : "statement failed (schema missing or out of date?)";
+	PQclear(res);
+	db_drop(c);
+	return st;
+}
+
+/* Our defaults come before the caller's string so that it can override
+ * them; libpq lets later entries win. */
+static st_status
+db_connect(db_conn *c, long long deadline, const char **reason)
+{
+	const char *keys[] = { "connect_timeout", "options", "application_name",
+	    "dbname", NULL };
+	const char *vals[] = { c->connect_timeout, c->options, "runs-summary",
+	    c->conninfo, NULL };
+	PGresult *res = NULL;
+	st_status st;
+	int lost;
+
+	if (c->conninfo == NULL)
+		keys[3] = NULL;
+	c->pg = PQconnectdbParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		*reason = "database connection failed";
+		db_drop(c);
+		return ST_SERVICE_UNAVAILABLE;
+	}
+	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, DB_SUMMARY_SQL, 5, NULL),
+	    deadline, PGRES_COMMAND_OK, &res, reason, &lost);
+	PQclear(res);
+	return st;
 }
 
 static int
@@ -183,17 +215,6 @@ db_decode_row(const char *const cols[DB_NCOLS], db_summary *out)
 	return ST_OK;
 }
 
-/* SQLSTATE classes that mean "the database cannot answer now": connection
- * exceptions, insufficient resources, operator intervention (which holds
- * query_canceled, i.e. statement_timeout, and shutdowns). */
-static int
-db_unavailable_state(const char *sqlstate)
-{
-	return sqlstate == NULL || strncmp(sqlstate, "08", 2) == 0 ||
-	    strncmp(sqlstate, "53", 2) == 0 || strncmp(sqlstate, "57", 2) == 0 ||
-	    strncmp(sqlstate, "58", 2) == 0;
-}
-
 /* *lost: the connection broke under the query (not a timeout). */
 static st_status
 db_attempt(db_conn *c, const db_params *p, db_summary *out, const char **reason,
@@ -202,38 +223,20 @@ db_attempt(db_conn *c, const db_params *p, db_summary *out, const char **reason,
 	const char *vals[5] = { p->workflow_id, p->workspace_id, p->user_id,
 	    p->from, p->to };
 	const char *cols[DB_NCOLS];
-	long long deadline;
-	PGresult *res;
-	st_status st;
-	int timed_out, i;
-
-	*lost = 0;
-	if (c->pg == NULL && (st = db_connect(c, reason)) != ST_OK)
-		return st;
 	/* Server-side statement_timeout first; this deadline is the backstop
 	 * when the server itself cannot answer. */
-	deadline = db_now_ms() + c->budget_ms + 250;
-	if (!PQsendQueryPrepared(c->pg, DB_STMT, 5, vals, NULL, NULL, 0)) {
-		*reason = "sending the query failed";
-		*lost = 1;
-		db_drop(c);
-		return ST_SERVICE_UNAVAILABLE;
-	}
-	res = db_wait(c, deadline, &timed_out);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	long long deadline = db_now_ms() + c->budget_ms + 250;
+	PGresult *res = NULL;
+	st_status st;
+	int i;
 
-		st = timed_out || db_unavailable_state(state) ? ST_SERVICE_UNAVAILABLE
-		    : ST_INTERNAL_ERROR;
-		*reason = timed_out ? "query timed out"
-		    : state && strcmp(state, "57014") == 0 ? "statement timeout"
-		    : st == ST_SERVICE_UNAVAILABLE ? "database unavailable"
-		    : "query failed";
-		*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK;
-		PQclear(res);
-		db_drop(c);
+	*lost = 0;
+	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
 		return st;
-	}
+	st = db_collect(c, PQsendQueryPrepared(c->pg, DB_STMT, 5, vals, NULL, NULL, 0),
+	    deadline, PGRES_TUPLES_OK, &res, reason, lost);
+	if (st != ST_OK)
+		return st;
 	if (PQntuples(res) != 1 || PQnfields(res) != DB_NCOLS) {
 		PQclear(res);
 		*reason = "unexpected result shape";

@@ -98,6 +98,37 @@ def test_cgi_503_when_database_unreachable():
     ok(time.monotonic() - t0 < 5, "quick")
 
 
+def locked(fn):
+    """Runs fn while another session holds an exclusive lock on workflow_runs."""
+    locker = subprocess.Popen(["psql", ENV["DATABASE_URL"], "-qX"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        # Idle in its transaction: the lock goes as soon as psql does.
+        locker.stdin.write("BEGIN; LOCK TABLE workflow_runs IN ACCESS EXCLUSIVE MODE;\n")
+        locker.stdin.flush()
+        time.sleep(0.5)
+        return fn()
+    finally:
+        locker.kill()
+        locker.wait()
+        subprocess.run(["psql", ENV["DATABASE_URL"], "-qXAt", "-c",
+                        "SET lock_timeout = '5s'; SELECT count(*) FROM workflow_runs"],
+                       check=True, capture_output=True)
+
+
+def test_cgi_503_when_the_query_times_out():
+    def run():
+        t0 = time.monotonic()
+        p = cgi({"DB_STATEMENT_TIMEOUT_MS": "300"})
+        return p, time.monotonic() - t0
+    p, took = locked(run)
+    status, headers, body = parse(p)
+    eq(status, "Status: 503 Service Unavailable", "status")
+    eq(headers["Retry-After"], "1", "Retry-After")
+    ok(took < 2.5, "answered within the budget, took %.2f s" % took)
+    eq(parse(cgi())[0], "Status: 200 OK", "200 once the lock is gone")
+
+
 def test_cgi_500_without_schema_says_nothing_internal():
     url = ENV["DATABASE_URL"].replace("dbname=runs_summary", "dbname=postgres")
     status, _, body = parse(cgi({"DATABASE_URL": url}))
