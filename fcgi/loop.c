@@ -1,6 +1,7 @@
 /* loop.c: the FastCGI accept loop and the one-shot CGI mode. */
 #include "loop.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,14 +90,27 @@ loop_fastcgi(app_ctx *app)
 		return 1;
 	}
 	log_line("event=worker_ready");
-	while (FCGX_Accept_r(&rq) >= 0) {
+	for (;;) {
+		int rc = FCGX_Accept_r(&rq);
+
+		if (rc < 0) {
+			/* One failed accept (a connection reset before its first
+			 * record, no free descriptor for a moment) must not end
+			 * the worker; only a listening socket that is gone does. */
+			if (rc == -EBADF || rc == -ENOTSOCK || rc == -EINVAL)
+				break;
+			log_line("event=accept_failed errno=%d", -rc);
+			usleep(10000);
+			continue;
+		}
 		loop_one(app, loop_fcgi_param, &rq.envp, h);
 		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
 			log_line("request_id=%s event=write_failed", h->meta.request_id);
 		FCGX_Finish_r(&rq);
 	}
+	log_line("event=worker_exit reason=\"listening socket closed\"");
 	free(h);
-	return 0;
+	return 1;
 }
 
 static const char *
