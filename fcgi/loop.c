@@ -12,33 +12,26 @@
 #include <fcgiapp.h>
 
 #include "log.h"
+#include "validate.h"
 
 /* A random UUIDv4 in lower case; falls back to the clock and pid if the
  * kernel has no randomness to give, since an id must always exist. */
 static void
 loop_fresh_id(char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[16];
-	size_t i, o = 0;
+	vd_uuid u;
 
-	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+	if (getrandom(u.b, sizeof(u.b), GRND_NONBLOCK) != (ssize_t)sizeof(u.b)) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		memset(b, 0, sizeof(b));
-		memcpy(b, &ts, sizeof(ts) < sizeof(b) ? sizeof(ts) : sizeof(b));
-		b[15] ^= (unsigned char)getpid();
+		memset(u.b, 0, sizeof(u.b));
+		memcpy(u.b, &ts, sizeof(ts) < sizeof(u.b) ? sizeof(ts) : sizeof(u.b));
+		u.b[15] ^= (unsigned char)getpid();
 	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
+	u.b[6] = (unsigned char)((u.b[6] & 0x0f) | 0x40);
+	u.b[8] = (unsigned char)((u.b[8] & 0x3f) | 0x80);
+	vd_format_uuid(&u, out);
 }
 
 static double
