@@ -225,18 +225,20 @@ auth_check_claims(json_object *claims, const auth_policy *p, long long now,
 		*reason = "exp missing or not an integer";
 		return ST_INVALID_TOKEN;
 	}
-	/* now >= exp + leeway, written so that no sum can overflow. */
+	/* now >= exp + leeway, and below t > now + leeway, written on the
+	 * side of now and leeway (the clock and the configuration, both
+	 * bounded) so that no claim's value can make them overflow. */
 	if (now - p->leeway >= exp) {
 		*reason = "token expired";
 		return ST_INVALID_TOKEN;
 	}
 	if ((r = auth_int_claim(claims, "nbf", &t)) < 0 ||
-	    (r == 1 && t - p->leeway > now)) {
+	    (r == 1 && t > now + p->leeway)) {
 		*reason = r < 0 ? "nbf not an integer" : "nbf in the future";
 		return ST_INVALID_TOKEN;
 	}
 	if ((r = auth_int_claim(claims, "iat", &t)) < 0 ||
-	    (r == 1 && t - p->leeway > now)) {
+	    (r == 1 && t > now + p->leeway)) {
 		*reason = r < 0 ? "iat not an integer" : "iat in the future";
 		return ST_INVALID_TOKEN;
 	}

@@ -175,7 +175,7 @@ render_finish(json_object *root, st_status st, const render_meta *m, int head,
 	    "Content-Length: %zu\r\n\r\n",
 	    e->status, e->reason, m->request_id,
 	    e->header ? e->header : "", e->header ? "\r\n" : "", blen);
-	if (n < 0 || (size_t)n + (head ? 0 : blen) > sizeof(out->data)) {
+	if (n < 0 || (size_t)n + (head ? 0 : blen) >= sizeof(out->data)) {
 		json_object_put(root);
 		return -1;
 	}

@@ -1,0 +1,598 @@
+/* test_render.c: floats, timestamps, the error table and the exact bytes
+ * of every response (fcgi/render.h, SPEC.md "200 response" and "Errors"). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "render.h"
+#include "unit.h"
+
+#define RID "a3f47b9e-8c2d-4f1a-9b7e-2d3f5c6a7b8d"
+#define TS "2024-01-15T09:30:00Z"
+#define META "\"meta\":{\"request_id\":\"" RID "\",\"timestamp\":\"" TS "\"}"
+
+static const render_meta meta = { RID, TS };
+
+/* ---- floats -------------------------------------------------------- */
+
+static const char *
+dbl(double v)
+{
+	static char buf[64];
+	size_t n = render_double(v, buf, sizeof(buf));
+
+	ck_assert_uint_eq(n, strlen(buf));
+	return buf;
+}
+
+START_TEST(test_double_shortest_round_trip)
+{
+	ck_assert_str_eq(dbl(0.75), "0.75");
+	ck_assert_str_eq(dbl(245.6), "245.6");
+	ck_assert_str_eq(dbl(2.0 / 3.0), "0.6666666666666666");
+	ck_assert_str_eq(dbl(0.1), "0.1");
+	ck_assert_str_eq(dbl(0.1 + 0.2), "0.30000000000000004");
+	ck_assert_str_eq(dbl(1.0 / 3.0), "0.3333333333333333");
+}
+END_TEST
+
+START_TEST(test_double_integral_values_keep_point_zero)
+{
+	ck_assert_str_eq(dbl(1.0), "1.0");
+	ck_assert_str_eq(dbl(0.0), "0.0");
+	ck_assert_str_eq(dbl(100.0), "100.0");
+	ck_assert_str_eq(dbl(123456789.0), "123456789.0");
+	ck_assert_str_eq(dbl(1e15), "1000000000000000.0");
+	ck_assert_str_eq(dbl(9007199254740992.0 / 2), "4503599627370496.0");
+}
+END_TEST
+
+START_TEST(test_double_exponent_from_1e16)
+{
+	ck_assert_str_eq(dbl(1e16), "1e+16");
+	ck_assert_str_eq(dbl(1.5e16), "1.5e+16");
+	ck_assert_str_eq(dbl(1e100), "1e+100");
+	ck_assert_str_eq(dbl(9999999999999998.0), "9999999999999998.0");
+}
+END_TEST
+
+START_TEST(test_double_exponent_below_1e_minus_4)
+{
+	ck_assert_str_eq(dbl(0.0001), "0.0001");
+	ck_assert_str_eq(dbl(0.00012), "0.00012");
+	ck_assert_str_eq(dbl(1e-05), "1e-05");
+	ck_assert_str_eq(dbl(1.5e-05), "1.5e-05");
+	ck_assert_str_eq(dbl(1e-100), "1e-100");
+}
+END_TEST
+
+START_TEST(test_double_negative_values)
+{
+	ck_assert_str_eq(dbl(-0.75), "-0.75");
+	ck_assert_str_eq(dbl(-1.0), "-1.0");
+	ck_assert_str_eq(dbl(-245.6), "-245.6");
+	ck_assert_str_eq(dbl(-1e-05), "-1e-05");
+	ck_assert_str_eq(dbl(-1e16), "-1e+16");
+	ck_assert_str_eq(dbl(-0.0), "-0.0");
+}
+END_TEST
+
+START_TEST(test_double_extremes)
+{
+	ck_assert_str_eq(dbl(5e-324), "5e-324");
+	ck_assert_str_eq(dbl(2.2250738585072014e-308), "2.2250738585072014e-308");
+	ck_assert_str_eq(dbl(1.7976931348623157e+308), "1.7976931348623157e+308");
+	ck_assert_str_eq(dbl(-1.7976931348623157e+308), "-1.7976931348623157e+308");
+}
+END_TEST
+
+START_TEST(test_double_non_finite_is_null)
+{
+	ck_assert_str_eq(dbl(NAN), "null");
+	ck_assert_str_eq(dbl(INFINITY), "null");
+	ck_assert_str_eq(dbl(-INFINITY), "null");
+}
+END_TEST
+
+START_TEST(test_double_returns_full_length_like_snprintf)
+{
+	char small[4];
+
+	ck_assert_uint_eq(render_double(0.6666666666666666, small, sizeof(small)), 18);
+	ck_assert_str_eq(small, "0.6");
+}
+END_TEST
+
+/* ---- timestamps ---------------------------------------------------- */
+
+START_TEST(test_timestamp_is_utc_seconds_with_z)
+{
+	char out[sizeof("YYYY-MM-DDTHH:MM:SSZ")];
+
+	render_timestamp(1705311000, out);
+	ck_assert_str_eq(out, "2024-01-15T09:30:00Z");
+	render_timestamp(0, out);
+	ck_assert_str_eq(out, "1970-01-01T00:00:00Z");
+	render_timestamp(951825599, out);
+	ck_assert_str_eq(out, "2000-02-29T11:59:59Z");
+}
+END_TEST
+
+/* ---- the error table ----------------------------------------------- */
+
+START_TEST(test_error_table_http_status_of_every_row)
+{
+	ck_assert_int_eq(render_http_status(ST_OK), 200);
+	ck_assert_int_eq(render_http_status(ST_UNAUTHORIZED), 401);
+	ck_assert_int_eq(render_http_status(ST_INVALID_TOKEN), 401);
+	ck_assert_int_eq(render_http_status(ST_INVALID_API_KEY), 401);
+	ck_assert_int_eq(render_http_status(ST_FORBIDDEN), 403);
+	ck_assert_int_eq(render_http_status(ST_NOT_FOUND), 404);
+	ck_assert_int_eq(render_http_status(ST_METHOD_NOT_ALLOWED), 405);
+	ck_assert_int_eq(render_http_status(ST_VALIDATION_ERROR), 422);
+	ck_assert_int_eq(render_http_status(ST_INTERNAL_ERROR), 500);
+	ck_assert_int_eq(render_http_status(ST_SERVICE_UNAVAILABLE), 503);
+}
+END_TEST
+
+START_TEST(test_error_table_code_of_every_row)
+{
+	ck_assert_ptr_null(render_error_code(ST_OK));
+	ck_assert_str_eq(render_error_code(ST_UNAUTHORIZED), "UNAUTHORIZED");
+	ck_assert_str_eq(render_error_code(ST_INVALID_TOKEN), "INVALID_TOKEN");
+	ck_assert_str_eq(render_error_code(ST_INVALID_API_KEY), "INVALID_API_KEY");
+	ck_assert_str_eq(render_error_code(ST_FORBIDDEN), "FORBIDDEN");
+	ck_assert_str_eq(render_error_code(ST_NOT_FOUND), "NOT_FOUND");
+	ck_assert_str_eq(render_error_code(ST_METHOD_NOT_ALLOWED), "METHOD_NOT_ALLOWED");
+	ck_assert_str_eq(render_error_code(ST_VALIDATION_ERROR), "VALIDATION_ERROR");
+	ck_assert_str_eq(render_error_code(ST_INTERNAL_ERROR), "INTERNAL_ERROR");
+	ck_assert_str_eq(render_error_code(ST_SERVICE_UNAVAILABLE), "SERVICE_UNAVAILABLE");
+}
+END_TEST
+
+START_TEST(test_error_table_unknown_status_is_internal_error)
+{
+	ck_assert_int_eq(render_http_status(ST_COUNT), 500);
+	ck_assert_str_eq(render_error_code(ST_COUNT), "INTERNAL_ERROR");
+	ck_assert_int_eq(render_http_status((st_status)-1), 500);
+	ck_assert_str_eq(render_error_code((st_status)1000), "INTERNAL_ERROR");
+}
+END_TEST
+
+/* ---- exact responses ----------------------------------------------- */
+
+/* The expected response: head (status line, the fixed headers, the
+ * row's extra header, Content-Length of body) then, unless head_only,
+ * the body. */
+static void
+expect(const render_out *out, int http, const char *status_line,
+    const char *extra, const char *body, int head_only)
+{
+	char want[RENDER_MAX + 1];
+	int n = snprintf(want, sizeof(want),
+	    "%s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: " RID "\r\n"
+	    "%s"
+	    "Content-Length: %zu\r\n"
+	    "\r\n"
+	    "%s", status_line, extra, strlen(body), head_only ? "" : body);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, (int)sizeof(want));
+	ck_assert_int_eq(out->http_status, http);
+	ck_assert_uint_eq(out->len, (size_t)n);
+	ck_assert_msg(memcmp(out->data, want, (size_t)n) == 0,
+	    "got:\n%.*s\nwant:\n%s", (int)out->len, out->data, want);
+}
+
+static void
+expect_error(st_status st, int http, const char *status_line, const char *extra,
+    const char *code, const char *message)
+{
+	char body[1024];
+	render_out out;
+	int head;
+
+	snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\","
+	    "\"details\":null}," META "}", code, message);
+	for (head = 0; head <= 1; head++) {
+		memset(&out, 0, sizeof(out));
+		ck_assert_int_eq(render_error(st, NULL, 0, &meta, head, &out), 0);
+		expect(&out, http, status_line, extra, body, head);
+	}
+}
+
+START_TEST(test_summary_golden)
+{
+	const db_summary s = { .total = 170, .pending = 5, .running = 5,
+	    .completed = 120, .failed = 30, .cancelled = 10, .paused = 0,
+	    .has_average = 1, .average_seconds = 245.6 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	expect(&out, 200, "Status: 200 OK", "",
+	    "{\"data\":{\"total_runs\":170,\"completed\":120,\"failed\":30,"
+	    "\"cancelled\":10,\"pending\":5,\"running\":5,\"paused\":0,"
+	    "\"pass_rate\":0.75,\"average_duration_seconds\":245.6}," META "}", 0);
+}
+END_TEST
+
+START_TEST(test_summary_golden_literal_bytes)
+{
+	const db_summary s = { .total = 3, .pending = 0, .running = 0,
+	    .completed = 2, .failed = 1, .cancelled = 0, .paused = 0,
+	    .has_average = 1, .average_seconds = 1.0 };
+	static const char want[] =
+	    "Status: 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: r-1\r\n"
+	    "Content-Length: 224\r\n"
+	    "\r\n"
+	    "{\"data\":{\"total_runs\":3,\"completed\":2,\"failed\":1,\"cancelled\":0,"
+	    "\"pending\":0,\"running\":0,\"paused\":0,\"pass_rate\":0.6666666666666666,"
+	    "\"average_duration_seconds\":1.0},\"meta\":{\"request_id\":\"r-1\","
+	    "\"timestamp\":\"1970-01-01T00:00:00Z\"}}";
+	const render_meta m = { "r-1", "1970-01-01T00:00:00Z" };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &m, 0, &out), 0);
+	ck_assert_uint_eq(out.len, sizeof(want) - 1);
+	ck_assert_mem_eq(out.data, want, sizeof(want) - 1);
+}
+END_TEST
+
+START_TEST(test_summary_head_has_same_head_and_no_body)
+{
+	const db_summary s = { .total = 170, .pending = 5, .running = 5,
+	    .completed = 120, .failed = 30, .cancelled = 10, .paused = 0,
+	    .has_average = 1, .average_seconds = 245.6 };
+	render_out get, head;
+	const char *end;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &get), 0);
+	ck_assert_int_eq(render_summary(&s, &meta, 1, &head), 0);
+	end = strstr(get.data, "\r\n\r\n");
+	ck_assert_ptr_nonnull(end);
+	ck_assert_uint_eq(head.len, (size_t)(end + 4 - get.data));
+	ck_assert_mem_eq(head.data, get.data, head.len);
+	ck_assert_int_eq(head.http_status, 200);
+}
+END_TEST
+
+START_TEST(test_summary_content_length_is_body_length)
+{
+	const db_summary s = { .total = 1234567, .completed = 1234567,
+	    .has_average = 1, .average_seconds = 0.1 };
+	render_out out;
+	const char *end, *cl;
+	unsigned long want;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	end = strstr(out.data, "\r\n\r\n");
+	cl = strstr(out.data, "\r\nContent-Length: ");
+	ck_assert_ptr_nonnull(end);
+	ck_assert_ptr_nonnull(cl);
+	ck_assert_int_eq(sscanf(cl, "\r\nContent-Length: %lu\r\n", &want), 1);
+	ck_assert_uint_eq(want, out.len - (size_t)(end + 4 - out.data));
+}
+END_TEST
+
+START_TEST(test_summary_pass_rate_null_without_terminal_runs)
+{
+	const db_summary s = { .total = 6, .pending = 2, .running = 3, .paused = 1,
+	    .has_average = 0 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	expect(&out, 200, "Status: 200 OK", "",
+	    "{\"data\":{\"total_runs\":6,\"completed\":0,\"failed\":0,"
+	    "\"cancelled\":0,\"pending\":2,\"running\":3,\"paused\":1,"
+	    "\"pass_rate\":null,\"average_duration_seconds\":null}," META "}", 0);
+}
+END_TEST
+
+START_TEST(test_summary_pass_rate_zero_when_nothing_completed)
+{
+	const db_summary s = { .total = 2, .failed = 1, .cancelled = 1 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"pass_rate\":0.0,"));
+}
+END_TEST
+
+START_TEST(test_summary_pass_rate_one_when_all_completed)
+{
+	const db_summary s = { .total = 4, .completed = 3, .paused = 1,
+	    .has_average = 1, .average_seconds = 0.5 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    "\"pass_rate\":1.0,\"average_duration_seconds\":0.5}"));
+}
+END_TEST
+
+START_TEST(test_summary_average_null_without_has_average)
+{
+	const db_summary s = { .total = 1, .completed = 1, .has_average = 0,
+	    .average_seconds = 12.5 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    "\"pass_rate\":1.0,\"average_duration_seconds\":null}"));
+}
+END_TEST
+
+START_TEST(test_summary_average_zero_is_not_null)
+{
+	const db_summary s = { .total = 1, .completed = 1, .has_average = 1,
+	    .average_seconds = 0.0 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"average_duration_seconds\":0.0}"));
+}
+END_TEST
+
+START_TEST(test_summary_average_uses_shortest_float)
+{
+	const db_summary s = { .total = 3, .completed = 3, .has_average = 1,
+	    .average_seconds = 1e-05 };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"average_duration_seconds\":1e-05}"));
+}
+END_TEST
+
+START_TEST(test_summary_large_counts)
+{
+	const db_summary s = { .total = INT64_C(9007199254740993),
+	    .completed = INT64_C(9007199254740993) };
+	render_out out;
+
+	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data,
+	    "{\"total_runs\":9007199254740993,\"completed\":9007199254740993,"));
+}
+END_TEST
+
+START_TEST(test_error_unauthorized_golden)
+{
+	expect_error(ST_UNAUTHORIZED, 401, "Status: 401 Unauthorized",
+	    "WWW-Authenticate: Bearer realm=\"api\"\r\n", "UNAUTHORIZED",
+	    "Authentication required");
+}
+END_TEST
+
+START_TEST(test_error_invalid_token_golden)
+{
+	expect_error(ST_INVALID_TOKEN, 401, "Status: 401 Unauthorized",
+	    "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n", "INVALID_TOKEN",
+	    "The session token is invalid or expired");
+}
+END_TEST
+
+START_TEST(test_error_invalid_api_key_golden)
+{
+	expect_error(ST_INVALID_API_KEY, 401, "Status: 401 Unauthorized",
+	    "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n", "INVALID_API_KEY",
+	    "The API key is invalid, revoked or expired");
+}
+END_TEST
+
+START_TEST(test_error_forbidden_golden)
+{
+	expect_error(ST_FORBIDDEN, 403, "Status: 403 Forbidden", "", "FORBIDDEN",
+	    "Access to this resource is not allowed");
+}
+END_TEST
+
+START_TEST(test_error_not_found_golden)
+{
+	expect_error(ST_NOT_FOUND, 404, "Status: 404 Not Found", "", "NOT_FOUND",
+	    "Resource not found");
+}
+END_TEST
+
+START_TEST(test_error_method_not_allowed_golden)
+{
+	expect_error(ST_METHOD_NOT_ALLOWED, 405, "Status: 405 Method Not Allowed",
+	    "Allow: GET, HEAD\r\n", "METHOD_NOT_ALLOWED", "Method not allowed");
+}
+END_TEST
+
+START_TEST(test_error_internal_error_golden)
+{
+	expect_error(ST_INTERNAL_ERROR, 500, "Status: 500 Internal Server Error", "",
+	    "INTERNAL_ERROR", "Internal server error");
+}
+END_TEST
+
+START_TEST(test_error_service_unavailable_golden)
+{
+	expect_error(ST_SERVICE_UNAVAILABLE, 503, "Status: 503 Service Unavailable",
+	    "Retry-After: 1\r\n", "SERVICE_UNAVAILABLE", "Service temporarily unavailable");
+}
+END_TEST
+
+START_TEST(test_error_unauthorized_golden_literal_bytes)
+{
+	static const char want[] =
+	    "Status: 401 Unauthorized\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: " RID "\r\n"
+	    "WWW-Authenticate: Bearer realm=\"api\"\r\n"
+	    "Content-Length: 180\r\n"
+	    "\r\n"
+	    "{\"error\":{\"code\":\"UNAUTHORIZED\",\"message\":\"Authentication required\","
+	    "\"details\":null},\"meta\":{\"request_id\":\"" RID "\","
+	    "\"timestamp\":\"" TS "\"}}";
+	render_out out;
+
+	ck_assert_int_eq(render_error(ST_UNAUTHORIZED, NULL, 0, &meta, 0, &out), 0);
+	ck_assert_uint_eq(out.len, sizeof(want) - 1);
+	ck_assert_mem_eq(out.data, want, sizeof(want) - 1);
+	ck_assert_int_eq(out.http_status, 401);
+}
+END_TEST
+
+START_TEST(test_error_validation_golden_lists_details)
+{
+	const vd_error d[] = {
+		{ VD_FIELD_WORKFLOW_ID, "must be a UUID" },
+		{ VD_FIELD_WORKSPACE_ID, "must be a UUID" },
+		{ VD_FIELD_QUERY, "is not a valid percent-encoded query string" },
+		{ VD_FIELD_FROM, "must not be later than to" },
+		{ VD_FIELD_TO, "must be given at most once" },
+	};
+	const char *body =
+	    "{\"error\":{\"code\":\"VALIDATION_ERROR\","
+	    "\"message\":\"Invalid request parameters\",\"details\":["
+	    "{\"field\":\"workflow_id\",\"message\":\"must be a UUID\"},"
+	    "{\"field\":\"X-Workspace-Id\",\"message\":\"must be a UUID\"},"
+	    "{\"field\":\"query\",\"message\":\"is not a valid percent-encoded query string\"},"
+	    "{\"field\":\"from\",\"message\":\"must not be later than to\"},"
+	    "{\"field\":\"to\",\"message\":\"must be given at most once\"}]},"
+	    META "}";
+	render_out out;
+
+	ck_assert_int_eq(render_error(ST_VALIDATION_ERROR, d, 5, &meta, 0, &out), 0);
+	expect(&out, 422, "Status: 422 Unprocessable Entity", "", body, 0);
+	ck_assert_int_eq(render_error(ST_VALIDATION_ERROR, d, 5, &meta, 1, &out), 0);
+	expect(&out, 422, "Status: 422 Unprocessable Entity", "", body, 1);
+}
+END_TEST
+
+START_TEST(test_error_validation_message_is_json_escaped)
+{
+	const vd_error d[] = {
+		{ VD_FIELD_FROM, "must be an ISO 8601 date-time with a UTC offset, "
+		    "e.g. 2024-01-15T09:30:00Z" },
+	};
+	render_out out;
+
+	ck_assert_int_eq(render_error(ST_VALIDATION_ERROR, d, 1, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"details\":[{\"field\":\"from\","
+	    "\"message\":\"must be an ISO 8601 date-time with a UTC offset, "
+	    "e.g. 2024-01-15T09:30:00Z\"}]}"));
+}
+END_TEST
+
+START_TEST(test_error_details_null_except_on_422)
+{
+	const vd_error d[] = { { VD_FIELD_FROM, "must be a UUID" } };
+	render_out out;
+
+	ck_assert_int_eq(render_error(ST_NOT_FOUND, d, 1, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"details\":null}"));
+	ck_assert_ptr_null(strstr(out.data, "\"field\""));
+	ck_assert_int_eq(render_error(ST_FORBIDDEN, d, 1, &meta, 0, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.data, "\"details\":null}"));
+}
+END_TEST
+
+START_TEST(test_error_of_ok_status_is_internal_error)
+{
+	render_out out;
+
+	ck_assert_int_eq(render_error(ST_OK, NULL, 0, &meta, 0, &out), 0);
+	ck_assert_int_eq(out.http_status, 500);
+	ck_assert_ptr_nonnull(strstr(out.data, "Status: 500 Internal Server Error\r\n"));
+	ck_assert_ptr_nonnull(strstr(out.data, "\"code\":\"INTERNAL_ERROR\""));
+}
+END_TEST
+
+START_TEST(test_error_head_has_same_head_and_no_body)
+{
+	render_out get, head;
+	const char *end;
+
+	ck_assert_int_eq(render_error(ST_SERVICE_UNAVAILABLE, NULL, 0, &meta, 0, &get), 0);
+	ck_assert_int_eq(render_error(ST_SERVICE_UNAVAILABLE, NULL, 0, &meta, 1, &head), 0);
+	end = strstr(get.data, "\r\n\r\n");
+	ck_assert_ptr_nonnull(end);
+	ck_assert_uint_eq(head.len, (size_t)(end + 4 - get.data));
+	ck_assert_mem_eq(head.data, get.data, head.len);
+	ck_assert_int_eq(head.http_status, 503);
+}
+END_TEST
+
+START_TEST(test_every_response_carries_meta_and_request_id)
+{
+	const render_meta m = { "trace:1.2_3-x", "2030-12-31T23:59:59Z" };
+	st_status st;
+
+	for (st = ST_UNAUTHORIZED; st < ST_COUNT; st++) {
+		render_out out;
+
+		ck_assert_int_eq(render_error(st, NULL, 0, &m, 0, &out), 0);
+		ck_assert_ptr_nonnull(strstr(out.data, "\r\nX-Request-Id: trace:1.2_3-x\r\n"));
+		ck_assert_ptr_nonnull(strstr(out.data, ",\"meta\":{\"request_id\":"
+		    "\"trace:1.2_3-x\",\"timestamp\":\"2030-12-31T23:59:59Z\"}}"));
+		ck_assert_ptr_nonnull(strstr(out.data, "\r\nContent-Type: application/json\r\n"));
+		ck_assert_ptr_nonnull(strstr(out.data, "\r\nCache-Control: no-store\r\n"));
+	}
+}
+END_TEST
+
+Suite *
+render_suite(void)
+{
+	Suite *s = suite_create("render");
+	TCase *f = tcase_create("double");
+	TCase *t = tcase_create("table");
+	TCase *r = tcase_create("responses");
+
+	tcase_add_test(f, test_double_shortest_round_trip);
+	tcase_add_test(f, test_double_integral_values_keep_point_zero);
+	tcase_add_test(f, test_double_exponent_from_1e16);
+	tcase_add_test(f, test_double_exponent_below_1e_minus_4);
+	tcase_add_test(f, test_double_negative_values);
+	tcase_add_test(f, test_double_extremes);
+	tcase_add_test(f, test_double_non_finite_is_null);
+	tcase_add_test(f, test_double_returns_full_length_like_snprintf);
+	tcase_add_test(f, test_timestamp_is_utc_seconds_with_z);
+	suite_add_tcase(s, f);
+
+	tcase_add_test(t, test_error_table_http_status_of_every_row);
+	tcase_add_test(t, test_error_table_code_of_every_row);
+	tcase_add_test(t, test_error_table_unknown_status_is_internal_error);
+	suite_add_tcase(s, t);
+
+	tcase_add_test(r, test_summary_golden);
+	tcase_add_test(r, test_summary_golden_literal_bytes);
+	tcase_add_test(r, test_summary_head_has_same_head_and_no_body);
+	tcase_add_test(r, test_summary_content_length_is_body_length);
+	tcase_add_test(r, test_summary_pass_rate_null_without_terminal_runs);
+	tcase_add_test(r, test_summary_pass_rate_zero_when_nothing_completed);
+	tcase_add_test(r, test_summary_pass_rate_one_when_all_completed);
+	tcase_add_test(r, test_summary_average_null_without_has_average);
+	tcase_add_test(r, test_summary_average_zero_is_not_null);
+	tcase_add_test(r, test_summary_average_uses_shortest_float);
+	tcase_add_test(r, test_summary_large_counts);
+	tcase_add_test(r, test_error_unauthorized_golden);
+	tcase_add_test(r, test_error_invalid_token_golden);
+	tcase_add_test(r, test_error_invalid_api_key_golden);
+	tcase_add_test(r, test_error_forbidden_golden);
+	tcase_add_test(r, test_error_not_found_golden);
+	tcase_add_test(r, test_error_method_not_allowed_golden);
+	tcase_add_test(r, test_error_internal_error_golden);
+	tcase_add_test(r, test_error_service_unavailable_golden);
+	tcase_add_test(r, test_error_unauthorized_golden_literal_bytes);
+	tcase_add_test(r, test_error_validation_golden_lists_details);
+	tcase_add_test(r, test_error_validation_message_is_json_escaped);
+	tcase_add_test(r, test_error_details_null_except_on_422);
+	tcase_add_test(r, test_error_of_ok_status_is_internal_error);
+	tcase_add_test(r, test_error_head_has_same_head_and_no_body);
+	tcase_add_test(r, test_every_response_carries_meta_and_request_id);
+	suite_add_tcase(s, r);
+	return s;
+}
