@@ -37,7 +37,7 @@ static const struct cfg_setting cfg_table[] = {
 	  "clock skew allowed on exp, nbf, iat" },
 	{ "DB_CONNECT_TIMEOUT_SECONDS", CFG_LONG, "2", 1, 60, CFG_AT(connect_timeout),
 	  "libpq connect_timeout per connection attempt" },
-	{ "DB_STATEMENT_TIMEOUT_MS", CFG_LONG, "3000", 10, 600000,
+	{ "DB_STATEMENT_TIMEOUT_MS", CFG_LONG, "3000", 10, 60000,
 	  CFG_AT(statement_timeout_ms),
 	  "longest a request waits for the query before answering 503" },
 };
@@ -83,6 +83,29 @@ cfg_split_list(char *buf, const char **items, size_t max)
 	return (int)n;
 }
 
+/* A list that is set must name something: " , " would otherwise turn
+ * the check it configures off. */
+static int
+cfg_list(char *buf, const char *env, const char **items, size_t *n,
+    char *err, size_t errlen)
+{
+	int k;
+
+	if (buf == NULL)
+		return 0;
+	k = cfg_split_list(buf, items, CFG_LIST_MAX);
+	if (k < 0) {
+		snprintf(err, errlen, "%s takes at most %d values", env, CFG_LIST_MAX);
+		return -1;
+	}
+	if (k == 0) {
+		snprintf(err, errlen, "%s is set but names no value", env);
+		return -1;
+	}
+	*n = (size_t)k;
+	return 0;
+}
+
 int
 cfg_load(cfg_config *c, char *err, size_t errlen)
 {
@@ -121,13 +144,16 @@ cfg_load(cfg_config *c, char *err, size_t errlen)
 		}
 		}
 	}
-	if (c->issuer_buf != NULL)
-		c->nissuers = (size_t)cfg_split_list(c->issuer_buf, c->issuers, CFG_LIST_MAX);
-	if (c->party_buf != NULL)
-		c->nparties = (size_t)cfg_split_list(c->party_buf, c->parties, CFG_LIST_MAX);
-	if (c->nissuers > CFG_LIST_MAX || c->nparties > CFG_LIST_MAX) {
-		snprintf(err, errlen, "CLERK_ISSUER and CLERK_AUTHORIZED_PARTIES "
-		    "take at most %d values each", CFG_LIST_MAX);
+	if (cfg_list(c->issuer_buf, "CLERK_ISSUER", c->issuers, &c->nissuers,
+	    err, errlen) != 0 ||
+	    cfg_list(c->party_buf, "CLERK_AUTHORIZED_PARTIES", c->parties,
+	    &c->nparties, err, errlen) != 0)
+		return -1;
+	/* Ignoring it would refuse every token signed by a key of the set. */
+	if (c->jwks_file != NULL) {
+		snprintf(err, errlen, "CLERK_JWKS_FILE is not supported by this "
+		    "version yet: unset it, and set CLERK_JWT_KEY (the PEM public "
+		    "key) or CLERK_JWT_KEY_FILE (a path to it)");
 		return -1;
 	}
 	return 0;

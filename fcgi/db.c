@@ -10,34 +10,91 @@
 
 #include <libpq-fe.h>
 
+#include "config.h"
 #include "summary_sql.h"
 
 #define DB_STMT "runs_summary"
 
+/* Connection keywords: the caller's, parsed once at start-up, with our
+ * defaults where it sets none, and our statement_timeout put in front of
+ * whatever `options` it has so that the server always ends a query that
+ * outlives the budget. */
+#define DB_KEYS_MAX 64
+
 struct db_conn {
-	char *conninfo;
+	PQconninfoOption *parsed;	/* owns the caller's values */
 	char connect_timeout[16];
-	char options[64];
-	int budget_ms;
+	char *options;
+	const char *keys[DB_KEYS_MAX + 1], *vals[DB_KEYS_MAX + 1];
+	int budget_ms, connect_ms;
 	PGconn *pg;
 	unsigned long served;	/* queries answered on this connection */
 };
 
 db_conn *
-db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms)
+db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms,
+    char *err, size_t errlen)
 {
 	db_conn *c = calloc(1, sizeof(*c));
+	const char *theirs = "", *timeout = NULL, *appname = NULL;
+	char *msg = NULL;
+	size_t n = 0, len;
+	PQconninfoOption *o;
+	long t;
 
-	if (c == NULL)
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
-	if (conninfo != NULL && (c->conninfo = strdup(conninfo)) == NULL) {
+	}
+	c->parsed = PQconninfoParse(conninfo ? conninfo : "", &msg);
+	if (c->parsed == NULL) {
+		len = msg ? strcspn(msg, "\n") : 0;
+		snprintf(err, errlen, "DATABASE_URL: %.*s", (int)len,
+		    msg ? msg : "out of memory");
+		PQfreemem(msg);
 		free(c);
 		return NULL;
 	}
+	for (o = c->parsed; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "options") == 0) {
+			theirs = o->val;
+			continue;
+		}
+		if (strcmp(o->keyword, "connect_timeout") == 0)
+			timeout = o->val;
+		if (strcmp(o->keyword, "application_name") == 0)
+			appname = o->val;
+		if (n < DB_KEYS_MAX - 3) {
+			c->keys[n] = o->keyword;
+			c->vals[n++] = o->val;
+		}
+	}
 	snprintf(c->connect_timeout, sizeof(c->connect_timeout), "%d", connect_timeout_s);
-	snprintf(c->options, sizeof(c->options), "-c statement_timeout=%d",
-	    statement_timeout_ms);
+	len = strlen(theirs) + 64;
+	if ((c->options = malloc(len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		db_free(c);
+		return NULL;
+	}
+	snprintf(c->options, len, "-c statement_timeout=%d%s%s", statement_timeout_ms,
+	    theirs[0] ? " " : "", theirs);
+	c->keys[n] = "options";
+	c->vals[n++] = c->options;
+	if (timeout == NULL) {
+		c->keys[n] = "connect_timeout";
+		c->vals[n++] = c->connect_timeout;
+	}
+	if (appname == NULL) {
+		c->keys[n] = "application_name";
+		c->vals[n++] = "runs-summary";
+	}
+	c->keys[n] = c->vals[n] = NULL;
 	c->budget_ms = statement_timeout_ms;
+	c->connect_ms = connect_timeout_s * 1000;
+	if (timeout != NULL && cfg_parse_long(timeout, 0, 3600, &t) == 0)
+		c->connect_ms = (int)t * 1000;
 	return c;
 }
 
@@ -55,7 +112,8 @@ db_free(db_conn *c)
 	if (c == NULL)
 		return;
 	db_drop(c);
-	free(c->conninfo);
+	PQconninfoFree(c->parsed);
+	free(c->options);
 	free(c);
 }
 
@@ -145,22 +203,14 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	return st;
 }
 
-/* Our defaults come before the caller's string so that it can override
- * them; libpq lets later entries win. */
 static st_status
 db_connect(db_conn *c, long long deadline, const char **reason)
 {
-	const char *keys[] = { "connect_timeout", "options", "application_name",
-	    "dbname", NULL };
-	const char *vals[] = { c->connect_timeout, c->options, "runs-summary",
-	    c->conninfo, NULL };
 	PGresult *res = NULL;
 	st_status st;
 	int lost;
 
-	if (c->conninfo == NULL)
-		keys[3] = NULL;
-	c->pg = PQconnectdbParams(keys, vals, 1);
+	c->pg = PQconnectdbParams(c->keys, c->vals, 0);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		*reason = "database connection failed";
 		db_drop(c);
@@ -217,15 +267,12 @@ db_decode_row(const char *const cols[DB_NCOLS], db_summary *out)
 
 /* *lost: the connection broke under the query (not a timeout). */
 static st_status
-db_attempt(db_conn *c, const db_params *p, db_summary *out, const char **reason,
-    int *lost)
+db_attempt(db_conn *c, const db_params *p, long long deadline, db_summary *out,
+    const char **reason, int *lost)
 {
 	const char *vals[5] = { p->workflow_id, p->workspace_id, p->user_id,
 	    p->from, p->to };
 	const char *cols[DB_NCOLS];
-	/* Server-side statement_timeout first; this deadline is the backstop
-	 * when the server itself cannot answer. */
-	long long deadline = db_now_ms() + c->budget_ms + 250;
 	PGresult *res = NULL;
 	st_status st;
 	int i;
@@ -256,11 +303,18 @@ st_status
 db_summary_run(db_conn *c, const db_params *p, db_summary *out, const char **reason)
 {
 	int reused = c->pg != NULL && c->served > 0, lost;
-	st_status st = db_attempt(c, p, out, reason, &lost);
+	/* The server's statement_timeout ends a slow query first; this
+	 * deadline, shared by a retry, is the backstop when the server itself
+	 * cannot answer. A request waits at most connect + budget. */
+	long long deadline = db_now_ms() + (c->pg ? 0 : c->connect_ms) +
+	    c->budget_ms + 250;
+	st_status st = db_attempt(c, p, deadline, out, reason, &lost);
 
 	/* A connection that worked before and broke since (a restart, an idle
 	 * timeout) gets one fresh try: the query only reads. */
-	if (st == ST_SERVICE_UNAVAILABLE && reused && lost)
-		st = db_attempt(c, p, out, reason, &lost);
+	if (st == ST_SERVICE_UNAVAILABLE && reused && lost) {
+		deadline += c->connect_ms;
+		st = db_attempt(c, p, deadline, out, reason, &lost);
+	}
 	return st;
 }

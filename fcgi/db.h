@@ -8,6 +8,7 @@
 #ifndef RS_DB_H
 #define RS_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -28,8 +29,10 @@ typedef struct {
 typedef struct db_conn db_conn;
 
 /* conninfo: a libpq connection string or URI, or NULL for PG* defaults.
- * Copies what it keeps; connects nothing yet. */
-db_conn *db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms);
+ * Parses it now (NULL with a message in err if it does not parse) and
+ * copies what it keeps; connects nothing yet. */
+db_conn *db_new(const char *conninfo, int connect_timeout_s,
+    int statement_timeout_ms, char *err, size_t errlen);
 void db_free(db_conn *c);
 
 /* ST_OK with *out filled; ST_NOT_FOUND when the caller may not see the

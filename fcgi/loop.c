@@ -86,12 +86,16 @@ loop_fastcgi(app_ctx *app)
 	for (;;) {
 		int rc = FCGX_Accept_r(&rq);
 
+		/* libfcgi turns SIGTERM, SIGHUP and SIGUSR1 into an accept that
+		 * fails with EINTR: the request to stop, between requests. A
+		 * listening socket that is gone ends the worker too. */
+		if (rc == -EINTR || rc == -EBADF || rc == -ENOTSOCK || rc == -EINVAL) {
+			log_line("event=worker_exit errno=%d", -rc);
+			break;
+		}
+		/* Any other failed accept (a connection reset before its first
+		 * record, no free descriptor for a moment) must not end it. */
 		if (rc < 0) {
-			/* One failed accept (a connection reset before its first
-			 * record, no free descriptor for a moment) must not end
-			 * the worker; only a listening socket that is gone does. */
-			if (rc == -EBADF || rc == -ENOTSOCK || rc == -EINVAL)
-				break;
 			log_line("event=accept_failed errno=%d", -rc);
 			usleep(10000);
 			continue;
@@ -101,9 +105,8 @@ loop_fastcgi(app_ctx *app)
 			log_line("request_id=%s event=write_failed", h->meta.request_id);
 		FCGX_Finish_r(&rq);
 	}
-	log_line("event=worker_exit reason=\"listening socket closed\"");
 	free(h);
-	return 1;
+	return 0;
 }
 
 static const char *

@@ -53,11 +53,6 @@ main(int argc, char **argv)
 	if (cfg_load(&app.cfg, err, sizeof(err)) != 0 ||
 	    keys_load(app.cfg.jwt_key, app.cfg.jwt_key_file, &app.keys, err,
 	    sizeof(err)) != 0) {
-		if (app.cfg.jwks_file != NULL && app.keys.pem == NULL &&
-		    app.cfg.jwt_key == NULL && app.cfg.jwt_key_file == NULL)
-			snprintf(err, sizeof(err), "CLERK_JWKS_FILE is not supported "
-			    "by this version: set CLERK_JWT_KEY (the PEM public key) "
-			    "or CLERK_JWT_KEY_FILE (a path to it)");
 		dprintf(2, "runs-summary: %s\n", err);
 		cfg_free(&app.cfg);
 		return 1;
@@ -68,9 +63,11 @@ main(int argc, char **argv)
 	app.policy.nparties = app.cfg.nparties;
 	app.policy.leeway = app.cfg.leeway;
 	app.db = db_new(app.cfg.database_url, (int)app.cfg.connect_timeout,
-	    (int)app.cfg.statement_timeout_ms);
+	    (int)app.cfg.statement_timeout_ms, err, sizeof(err));
 	if (app.db == NULL) {
-		dprintf(2, "runs-summary: out of memory\n");
+		dprintf(2, "runs-summary: %s\n", err);
+		keys_free(&app.keys);
+		cfg_free(&app.cfg);
 		return 1;
 	}
 	/* A client gone before its answer must not kill the worker. */

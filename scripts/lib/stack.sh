@@ -87,16 +87,27 @@ up() {
   echo "RS_PUBKEY='$dir/dev-key.pub'" >> "$dir/env"
   [ "$web" -eq 1 ] || return 0
 
+  # nginx binds below; refuse a port someone else already answers on, or
+  # the tests would talk to that server instead.
+  if curl -s -o /dev/null --max-time 2 "http://$listen/"; then
+    rs_die "$listen is already in use: set another address"
+  fi
+
   # The worker pool under spawn-fcgi. Its children's stderr would go to
   # /dev/null, so each worker's log goes to a file through sh.
-  local sock="$dir/runs-summary.sock"
+  local sock="$dir/runs-summary.sock" pid
   rm -f "$sock" "$dir/workers.pid"
   DATABASE_URL=$url CLERK_JWT_KEY_FILE="$dir/dev-key.pub" \
     ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:log_path=$dir/asan" \
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$dir/asan" \
     spawn-fcgi -F "$workers" -s "$sock" -M 0600 -P "$dir/workers.pid" -- \
-    /bin/sh -c "exec \"\$0\" 2>>'$dir/workers.log'" "$binary" >/dev/null ||
+    /bin/sh -c "exec \"\$0\" 2>>'$dir/workers.log'" "$binary" </dev/null >/dev/null ||
     rs_die "spawn-fcgi failed"
+  sleep 0.3
+  for pid in $(cat "$dir/workers.pid"); do
+    kill -0 "$pid" 2>/dev/null ||
+      { cat "$dir/workers.log" >&2; rs_die "worker $pid exited at start (its log is above)"; }
+  done
   echo "RS_SOCKET='$sock'" >> "$dir/env"
   echo "RS_WORKER_PIDS='$(tr '\n' ' ' < "$dir/workers.pid")'" >> "$dir/env"
 
@@ -108,17 +119,20 @@ up() {
     -e "s|@USER@|$(id -un) $(id -gn)|g" "$RS_ROOT/conf/nginx.conf" > "$dir/nginx.conf"
   nginx -p "$dir" -c "$dir/nginx.conf" -t -q 2>"$dir/nginx-t.log" ||
     { cat "$dir/nginx-t.log" >&2; rs_die "nginx configuration test failed"; }
-  nginx -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/nginx-error.log" &
+  # Its own files for every stream: an inherited pipe would keep a caller
+  # such as `| tee` waiting for as long as nginx lives.
+  nginx -p "$dir" -c "$dir/nginx.conf" </dev/null >>"$dir/nginx-error.log" 2>&1 &
   echo $! > "$dir/nginx.master"
   echo "RS_NGINX_PID=$!" >> "$dir/env"
   echo "RS_BASE_URL='http://$listen'" >> "$dir/env"
   local i
   for i in $(seq 1 50); do
-    curl -s -o /dev/null "http://$listen/" && break
     kill -0 "$(cat "$dir/nginx.master")" 2>/dev/null ||
-      { cat "$dir/nginx-error.log" >&2; rs_die "nginx exited (is $listen in use?)"; }
+      { cat "$dir/nginx-error.log" >&2; rs_die "nginx exited"; }
+    curl -s -o /dev/null --max-time 2 "http://$listen/" && return 0
     sleep 0.1
   done
+  rs_die "nginx did not answer on $listen within 5 s"
 }
 
 down() {

@@ -3,10 +3,12 @@ tokens, SQL fixtures, and a runner that prints `N passed, N failed`.
 
 Standard library only, so a fresh Debian machine needs nothing but python3.
 """
+import atexit
 import http.client
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -27,13 +29,20 @@ def read_env(state_dir):
     return env
 
 
+def stack_up(state_dir, *args):
+    """Starts the stack and makes sure it is stopped however this process
+    ends: normally, on an exception, or by SIGTERM (a CI timeout)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    atexit.register(subprocess.run, [STACK, "down", state_dir], check=False)
+    subprocess.run([STACK, "up", state_dir, *args], check=True)
+
+
 class Stack:
     """The PostgreSQL + spawn-fcgi + nginx stack of scripts/lib/stack.sh."""
 
     def __init__(self, state_dir, binary, listen):
         self.dir = state_dir
-        subprocess.run([STACK, "up", state_dir, "--binary", binary,
-                        "--listen", listen, "--workers", "2"], check=True)
+        stack_up(state_dir, "--binary", binary, "--listen", listen, "--workers", "2")
         self.env = read_env(state_dir)
         self.host, port = listen.split(":")
         self.port = int(port)
@@ -41,9 +50,6 @@ class Stack:
         self.key = self.env["RS_KEY"]
         self.pubkey = self.env["RS_PUBKEY"]
         self.worker_pids = [int(p) for p in self.env["RS_WORKER_PIDS"].split()]
-
-    def down(self):
-        subprocess.run([STACK, "down", self.dir], check=False)
 
     def pg_stop(self):
         subprocess.run([STACK, "pg-stop", self.dir], check=True)

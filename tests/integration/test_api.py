@@ -609,9 +609,23 @@ def test_smoke_script_fails_with_a_bad_token():
     ok(out.returncode != 0, "smoke.sh must fail with a bad token")
 
 
+# ---- last: with the workers gone -----------------------------------------
+
+
+def test_nginx_answers_503_in_the_envelope_when_the_pool_is_down():
+    for pid in S.worker_pids:
+        os.kill(pid, 15)
+    for pid in S.worker_pids:
+        for _ in range(50):
+            if not os.path.exists("/proc/%d" % pid) or \
+                    open("/proc/%d/stat" % pid).read().split()[2] == "Z":
+                break
+            time.sleep(0.1)
+    check_error(get(path()), 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable",
+                header=("Retry-After", "1"))
+    r = S.request(path(), headers={"Authorization": "Bearer " + TOKEN})
+    ok(re.match(r"^[0-9a-f]{32}$", r.headers.get("x-request-id", "")), "nginx request id")
+
+
 if __name__ == "__main__":
-    try:
-        failed = run_tests(collect(globals()), "api")
-    finally:
-        S.down()
-    main_exit(failed)
+    main_exit(run_tests(collect(globals()), "api"))
