@@ -69,76 +69,73 @@ END_TEST
 
 /* ---- cfg_split_list ------------------------------------------------ */
 
+/* cfg_split_list of a copy of text into max items gives n, and then item i
+ * is want[i] wherever that is not NULL (want itself may be NULL). The copy
+ * and the items are exactly as large as they must be, so that ASan catches
+ * a write past either. */
+static void
+split_is(const char *text, size_t max, int n, const char *const *want)
+{
+	size_t len = strlen(text);
+	char *buf = malloc(len + 1);
+	const char **items = malloc(max * sizeof(*items));
+	int i;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(items);
+	memcpy(buf, text, len + 1);
+	ck_assert_msg(cfg_split_list(buf, items, max) == n, "\"%s\": not %d items",
+	    text, n);
+	for (i = 0; want != NULL && i < n; i++)
+		if (want[i] != NULL)
+			ck_assert_str_eq(items[i], want[i]);
+	free(items);
+	free(buf);
+}
+
+#define ITEMS(...) ((const char *const[]){ __VA_ARGS__ })
+
 START_TEST(test_split_list_trims_spaces_and_tabs)
 {
-	char buf[] = " https://a.example.com ,\thttps://b.example.com\t, c ";
-	const char *items[4];
-
-	ck_assert_int_eq(cfg_split_list(buf, items, 4), 3);
-	ck_assert_str_eq(items[0], "https://a.example.com");
-	ck_assert_str_eq(items[1], "https://b.example.com");
-	ck_assert_str_eq(items[2], "c");
+	split_is(" https://a.example.com ,\thttps://b.example.com\t, c ", 4, 3,
+	    ITEMS("https://a.example.com", "https://b.example.com", "c"));
 }
 END_TEST
 
 START_TEST(test_split_list_single_item)
 {
-	char buf[] = "https://clerk.example.com";
-	const char *items[2];
-
-	ck_assert_int_eq(cfg_split_list(buf, items, 2), 1);
-	ck_assert_str_eq(items[0], "https://clerk.example.com");
+	split_is("https://clerk.example.com", 2, 1, ITEMS("https://clerk.example.com"));
 }
 END_TEST
 
 START_TEST(test_split_list_skips_empty_items)
 {
-	char buf[] = ",a,, ,\t,b,";
-	const char *items[4];
-
-	ck_assert_int_eq(cfg_split_list(buf, items, 4), 2);
-	ck_assert_str_eq(items[0], "a");
-	ck_assert_str_eq(items[1], "b");
+	split_is(",a,, ,\t,b,", 4, 2, ITEMS("a", "b"));
 }
 END_TEST
 
 START_TEST(test_split_list_of_nothing_is_zero)
 {
-	char empty[] = "", blanks[] = " , \t ,";
-	const char *items[2];
-
-	ck_assert_int_eq(cfg_split_list(empty, items, 2), 0);
-	ck_assert_int_eq(cfg_split_list(blanks, items, 2), 0);
+	split_is("", 2, 0, NULL);
+	split_is(" , \t ,", 2, 0, NULL);
 }
 END_TEST
 
 START_TEST(test_split_list_keeps_inner_spaces)
 {
-	char buf[] = "a b , c\td";
-	const char *items[2];
-
-	ck_assert_int_eq(cfg_split_list(buf, items, 2), 2);
-	ck_assert_str_eq(items[0], "a b");
-	ck_assert_str_eq(items[1], "c\td");
+	split_is("a b , c\td", 2, 2, ITEMS("a b", "c\td"));
 }
 END_TEST
 
 START_TEST(test_split_list_exactly_max_items)
 {
-	char buf[] = "a,b,c";
-	const char *items[3];
-
-	ck_assert_int_eq(cfg_split_list(buf, items, 3), 3);
-	ck_assert_str_eq(items[2], "c");
+	split_is("a,b,c", 3, 3, ITEMS(NULL, NULL, "c"));
 }
 END_TEST
 
 START_TEST(test_split_list_more_than_max_is_error)
 {
-	char buf[] = "a,b,c,d";
-	const char *items[3];
-
-	ck_assert_int_eq(cfg_split_list(buf, items, 3), -1);
+	split_is("a,b,c,d", 3, -1, NULL);
 }
 END_TEST
 
@@ -158,12 +155,31 @@ clear_env(void)
 		unsetenv(cfg_vars[i]);
 }
 
+/* cfg_load of the environment as it is succeeds; cfg_free(c) after. */
+static void
+load_ok(cfg_config *c)
+{
+	char err[256] = "";
+
+	ck_assert_msg(cfg_load(c, err, sizeof(err)) == 0, "refused: %s", err);
+}
+
+/* With name set to value, cfg_load fails with its message in err. */
+static void
+load_refused(const char *name, const char *value, char *err, size_t errlen)
+{
+	cfg_config c;
+
+	setenv(name, value, 1);
+	ck_assert_int_eq(cfg_load(&c, err, errlen), -1);
+	cfg_free(&c);
+}
+
 START_TEST(test_load_defaults)
 {
 	cfg_config c;
-	char err[256] = "";
 
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), 0);
+	load_ok(&c);
 	ck_assert_int_eq(c.leeway, 5);
 	ck_assert_int_eq(c.connect_timeout, 2);
 	ck_assert_int_eq(c.statement_timeout_ms, 3000);
@@ -177,12 +193,11 @@ END_TEST
 START_TEST(test_load_empty_variable_counts_as_unset)
 {
 	cfg_config c;
-	char err[256] = "";
 
 	setenv("JWT_LEEWAY_SECONDS", "", 1);
 	setenv("CLERK_ISSUER", "", 1);
 	setenv("DATABASE_URL", "", 1);
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), 0);
+	load_ok(&c);
 	ck_assert_int_eq(c.leeway, 5);
 	ck_assert_uint_eq(c.nissuers, 0);
 	ck_assert_ptr_null(c.database_url);
@@ -193,12 +208,11 @@ END_TEST
 START_TEST(test_load_reads_leeway_and_lists)
 {
 	cfg_config c;
-	char err[256] = "";
 
 	setenv("JWT_LEEWAY_SECONDS", "0", 1);
 	setenv("CLERK_ISSUER", "https://clerk.example.com, https://b.example.com", 1);
 	setenv("CLERK_AUTHORIZED_PARTIES", "http://localhost:3000", 1);
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), 0);
+	load_ok(&c);
 	ck_assert_int_eq(c.leeway, 0);
 	ck_assert_uint_eq(c.nissuers, 2);
 	ck_assert_str_eq(c.issuers[0], "https://clerk.example.com");
@@ -214,24 +228,18 @@ END_TEST
 
 START_TEST(test_load_bad_number_names_the_variable)
 {
-	cfg_config c;
 	char err[256] = "";
 
-	setenv("JWT_LEEWAY_SECONDS", "5s", 1);
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	load_refused("JWT_LEEWAY_SECONDS", "5s", err, sizeof(err));
 	ck_assert_str_eq(err, "JWT_LEEWAY_SECONDS must be a whole number from 0 to 300");
-	cfg_free(&c);
-	setenv("JWT_LEEWAY_SECONDS", "301", 1);
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	load_refused("JWT_LEEWAY_SECONDS", "301", err, sizeof(err));
 	ck_assert_ptr_nonnull(strstr(err, "JWT_LEEWAY_SECONDS"));
-	cfg_free(&c);
 }
 END_TEST
 
 START_TEST(test_load_too_many_list_items_is_error)
 {
 	char many[CFG_LIST_MAX * 3 + 8];
-	cfg_config c;
 	char err[256] = "";
 	size_t i, o = 0;
 
@@ -240,10 +248,8 @@ START_TEST(test_load_too_many_list_items_is_error)
 		many[o++] = ',';
 	}
 	many[o] = '\0';
-	setenv("CLERK_AUTHORIZED_PARTIES", many, 1);
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	load_refused("CLERK_AUTHORIZED_PARTIES", many, err, sizeof(err));
 	ck_assert_ptr_nonnull(strstr(err, "CLERK_AUTHORIZED_PARTIES"));
-	cfg_free(&c);
 }
 END_TEST
 

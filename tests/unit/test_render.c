@@ -16,82 +16,83 @@ static const render_meta meta = { RID, TS };
 
 /* ---- floats -------------------------------------------------------- */
 
-static const char *
-dbl(double v)
+/* render_double(v) is want, and returns its length. */
+static void
+dbl_is(double v, const char *want)
 {
-	static char buf[64];
+	char buf[64];
 	size_t n = render_double(v, buf, sizeof(buf));
 
 	ck_assert_uint_eq(n, strlen(buf));
-	return buf;
+	ck_assert_str_eq(buf, want);
 }
 
 START_TEST(test_double_shortest_round_trip)
 {
-	ck_assert_str_eq(dbl(0.75), "0.75");
-	ck_assert_str_eq(dbl(245.6), "245.6");
-	ck_assert_str_eq(dbl(2.0 / 3.0), "0.6666666666666666");
-	ck_assert_str_eq(dbl(0.1), "0.1");
-	ck_assert_str_eq(dbl(0.1 + 0.2), "0.30000000000000004");
-	ck_assert_str_eq(dbl(1.0 / 3.0), "0.3333333333333333");
+	dbl_is(0.75, "0.75");
+	dbl_is(245.6, "245.6");
+	dbl_is(2.0 / 3.0, "0.6666666666666666");
+	dbl_is(0.1, "0.1");
+	dbl_is(0.1 + 0.2, "0.30000000000000004");
+	dbl_is(1.0 / 3.0, "0.3333333333333333");
 }
 END_TEST
 
 START_TEST(test_double_integral_values_keep_point_zero)
 {
-	ck_assert_str_eq(dbl(1.0), "1.0");
-	ck_assert_str_eq(dbl(0.0), "0.0");
-	ck_assert_str_eq(dbl(100.0), "100.0");
-	ck_assert_str_eq(dbl(123456789.0), "123456789.0");
-	ck_assert_str_eq(dbl(1e15), "1000000000000000.0");
-	ck_assert_str_eq(dbl(9007199254740992.0 / 2), "4503599627370496.0");
+	dbl_is(1.0, "1.0");
+	dbl_is(0.0, "0.0");
+	dbl_is(100.0, "100.0");
+	dbl_is(123456789.0, "123456789.0");
+	dbl_is(1e15, "1000000000000000.0");
+	dbl_is(9007199254740992.0 / 2, "4503599627370496.0");
 }
 END_TEST
 
 START_TEST(test_double_exponent_from_1e16)
 {
-	ck_assert_str_eq(dbl(1e16), "1e+16");
-	ck_assert_str_eq(dbl(1.5e16), "1.5e+16");
-	ck_assert_str_eq(dbl(1e100), "1e+100");
-	ck_assert_str_eq(dbl(9999999999999998.0), "9999999999999998.0");
+	dbl_is(1e16, "1e+16");
+	dbl_is(1.5e16, "1.5e+16");
+	dbl_is(1e100, "1e+100");
+	dbl_is(9999999999999998.0, "9999999999999998.0");
 }
 END_TEST
 
 START_TEST(test_double_exponent_below_1e_minus_4)
 {
-	ck_assert_str_eq(dbl(0.0001), "0.0001");
-	ck_assert_str_eq(dbl(0.00012), "0.00012");
-	ck_assert_str_eq(dbl(1e-05), "1e-05");
-	ck_assert_str_eq(dbl(1.5e-05), "1.5e-05");
-	ck_assert_str_eq(dbl(1e-100), "1e-100");
+	dbl_is(0.0001, "0.0001");
+	dbl_is(0.00012, "0.00012");
+	dbl_is(1e-05, "1e-05");
+	dbl_is(1.5e-05, "1.5e-05");
+	dbl_is(1e-100, "1e-100");
 }
 END_TEST
 
 START_TEST(test_double_negative_values)
 {
-	ck_assert_str_eq(dbl(-0.75), "-0.75");
-	ck_assert_str_eq(dbl(-1.0), "-1.0");
-	ck_assert_str_eq(dbl(-245.6), "-245.6");
-	ck_assert_str_eq(dbl(-1e-05), "-1e-05");
-	ck_assert_str_eq(dbl(-1e16), "-1e+16");
-	ck_assert_str_eq(dbl(-0.0), "-0.0");
+	dbl_is(-0.75, "-0.75");
+	dbl_is(-1.0, "-1.0");
+	dbl_is(-245.6, "-245.6");
+	dbl_is(-1e-05, "-1e-05");
+	dbl_is(-1e16, "-1e+16");
+	dbl_is(-0.0, "-0.0");
 }
 END_TEST
 
 START_TEST(test_double_extremes)
 {
-	ck_assert_str_eq(dbl(5e-324), "5e-324");
-	ck_assert_str_eq(dbl(2.2250738585072014e-308), "2.2250738585072014e-308");
-	ck_assert_str_eq(dbl(1.7976931348623157e+308), "1.7976931348623157e+308");
-	ck_assert_str_eq(dbl(-1.7976931348623157e+308), "-1.7976931348623157e+308");
+	dbl_is(5e-324, "5e-324");
+	dbl_is(2.2250738585072014e-308, "2.2250738585072014e-308");
+	dbl_is(1.7976931348623157e+308, "1.7976931348623157e+308");
+	dbl_is(-1.7976931348623157e+308, "-1.7976931348623157e+308");
 }
 END_TEST
 
 START_TEST(test_double_non_finite_is_null)
 {
-	ck_assert_str_eq(dbl(NAN), "null");
-	ck_assert_str_eq(dbl(INFINITY), "null");
-	ck_assert_str_eq(dbl(-INFINITY), "null");
+	dbl_is(NAN, "null");
+	dbl_is(INFINITY, "null");
+	dbl_is(-INFINITY, "null");
 }
 END_TEST
 
@@ -121,33 +122,44 @@ END_TEST
 
 /* ---- the error table ----------------------------------------------- */
 
+/* Every row of the error table: the status, its HTTP status and code. */
+static const struct {
+	st_status st;
+	int http;
+	const char *code;
+} table[] = {
+	{ ST_OK, 200, NULL },
+	{ ST_UNAUTHORIZED, 401, "UNAUTHORIZED" },
+	{ ST_INVALID_TOKEN, 401, "INVALID_TOKEN" },
+	{ ST_INVALID_API_KEY, 401, "INVALID_API_KEY" },
+	{ ST_FORBIDDEN, 403, "FORBIDDEN" },
+	{ ST_NOT_FOUND, 404, "NOT_FOUND" },
+	{ ST_METHOD_NOT_ALLOWED, 405, "METHOD_NOT_ALLOWED" },
+	{ ST_VALIDATION_ERROR, 422, "VALIDATION_ERROR" },
+	{ ST_INTERNAL_ERROR, 500, "INTERNAL_ERROR" },
+	{ ST_SERVICE_UNAVAILABLE, 503, "SERVICE_UNAVAILABLE" },
+};
+
 START_TEST(test_error_table_http_status_of_every_row)
 {
-	ck_assert_int_eq(render_http_status(ST_OK), 200);
-	ck_assert_int_eq(render_http_status(ST_UNAUTHORIZED), 401);
-	ck_assert_int_eq(render_http_status(ST_INVALID_TOKEN), 401);
-	ck_assert_int_eq(render_http_status(ST_INVALID_API_KEY), 401);
-	ck_assert_int_eq(render_http_status(ST_FORBIDDEN), 403);
-	ck_assert_int_eq(render_http_status(ST_NOT_FOUND), 404);
-	ck_assert_int_eq(render_http_status(ST_METHOD_NOT_ALLOWED), 405);
-	ck_assert_int_eq(render_http_status(ST_VALIDATION_ERROR), 422);
-	ck_assert_int_eq(render_http_status(ST_INTERNAL_ERROR), 500);
-	ck_assert_int_eq(render_http_status(ST_SERVICE_UNAVAILABLE), 503);
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		ck_assert_msg(render_http_status(table[i].st) == table[i].http,
+		    "status %d: HTTP %d, want %d", (int)table[i].st,
+		    render_http_status(table[i].st), table[i].http);
 }
 END_TEST
 
 START_TEST(test_error_table_code_of_every_row)
 {
-	ck_assert_ptr_null(render_error_code(ST_OK));
-	ck_assert_str_eq(render_error_code(ST_UNAUTHORIZED), "UNAUTHORIZED");
-	ck_assert_str_eq(render_error_code(ST_INVALID_TOKEN), "INVALID_TOKEN");
-	ck_assert_str_eq(render_error_code(ST_INVALID_API_KEY), "INVALID_API_KEY");
-	ck_assert_str_eq(render_error_code(ST_FORBIDDEN), "FORBIDDEN");
-	ck_assert_str_eq(render_error_code(ST_NOT_FOUND), "NOT_FOUND");
-	ck_assert_str_eq(render_error_code(ST_METHOD_NOT_ALLOWED), "METHOD_NOT_ALLOWED");
-	ck_assert_str_eq(render_error_code(ST_VALIDATION_ERROR), "VALIDATION_ERROR");
-	ck_assert_str_eq(render_error_code(ST_INTERNAL_ERROR), "INTERNAL_ERROR");
-	ck_assert_str_eq(render_error_code(ST_SERVICE_UNAVAILABLE), "SERVICE_UNAVAILABLE");
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].code == NULL)
+			ck_assert_ptr_null(render_error_code(table[i].st));
+		else
+			ck_assert_str_eq(render_error_code(table[i].st), table[i].code);
 }
 END_TEST
 
@@ -205,18 +217,48 @@ expect_error(st_status st, int http, const char *status_line, const char *extra,
 	}
 }
 
+/* render_summary of s for GET is the 200 response with body. */
+static void
+summary_is(const db_summary *s, const char *body)
+{
+	render_out out;
+
+	ck_assert_int_eq(render_summary(s, &meta, 0, &out), 0);
+	expect(&out, 200, "Status: 200 OK", "", body, 0);
+}
+
+/* render_summary of s for GET holds part. */
+static void
+summary_has(const db_summary *s, const char *part)
+{
+	render_out out;
+
+	ck_assert_int_eq(render_summary(s, &meta, 0, &out), 0);
+	ck_assert_msg(strstr(out.data, part) != NULL, "no %s in:\n%.*s", part,
+	    (int)out.len, out.data);
+}
+
+/* The response to HEAD is that to GET up to and with its blank line. */
+static void
+head_is_head_of(const render_out *head, const render_out *get, int http)
+{
+	const char *end = strstr(get->data, "\r\n\r\n");
+
+	ck_assert_ptr_nonnull(end);
+	ck_assert_uint_eq(head->len, (size_t)(end + 4 - get->data));
+	ck_assert_mem_eq(head->data, get->data, head->len);
+	ck_assert_int_eq(head->http_status, http);
+}
+
 START_TEST(test_summary_golden)
 {
 	const db_summary s = { .total = 170, .pending = 5, .running = 5,
 	    .completed = 120, .failed = 30, .cancelled = 10, .paused = 0,
 	    .has_average = 1, .average_seconds = 245.6 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	expect(&out, 200, "Status: 200 OK", "",
-	    "{\"data\":{\"total_runs\":170,\"completed\":120,\"failed\":30,"
+	summary_is(&s, "{\"data\":{\"total_runs\":170,\"completed\":120,\"failed\":30,"
 	    "\"cancelled\":10,\"pending\":5,\"running\":5,\"paused\":0,"
-	    "\"pass_rate\":0.75,\"average_duration_seconds\":245.6}," META "}", 0);
+	    "\"pass_rate\":0.75,\"average_duration_seconds\":245.6}," META "}");
 }
 END_TEST
 
@@ -251,15 +293,10 @@ START_TEST(test_summary_head_has_same_head_and_no_body)
 	    .completed = 120, .failed = 30, .cancelled = 10, .paused = 0,
 	    .has_average = 1, .average_seconds = 245.6 };
 	render_out get, head;
-	const char *end;
 
 	ck_assert_int_eq(render_summary(&s, &meta, 0, &get), 0);
 	ck_assert_int_eq(render_summary(&s, &meta, 1, &head), 0);
-	end = strstr(get.data, "\r\n\r\n");
-	ck_assert_ptr_nonnull(end);
-	ck_assert_uint_eq(head.len, (size_t)(end + 4 - get.data));
-	ck_assert_mem_eq(head.data, get.data, head.len);
-	ck_assert_int_eq(head.http_status, 200);
+	head_is_head_of(&head, &get, 200);
 }
 END_TEST
 
@@ -285,23 +322,18 @@ START_TEST(test_summary_pass_rate_null_without_terminal_runs)
 {
 	const db_summary s = { .total = 6, .pending = 2, .running = 3, .paused = 1,
 	    .has_average = 0 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	expect(&out, 200, "Status: 200 OK", "",
-	    "{\"data\":{\"total_runs\":6,\"completed\":0,\"failed\":0,"
+	summary_is(&s, "{\"data\":{\"total_runs\":6,\"completed\":0,\"failed\":0,"
 	    "\"cancelled\":0,\"pending\":2,\"running\":3,\"paused\":1,"
-	    "\"pass_rate\":null,\"average_duration_seconds\":null}," META "}", 0);
+	    "\"pass_rate\":null,\"average_duration_seconds\":null}," META "}");
 }
 END_TEST
 
 START_TEST(test_summary_pass_rate_zero_when_nothing_completed)
 {
 	const db_summary s = { .total = 2, .failed = 1, .cancelled = 1 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.data, "\"pass_rate\":0.0,"));
+	summary_has(&s, "\"pass_rate\":0.0,");
 }
 END_TEST
 
@@ -309,11 +341,8 @@ START_TEST(test_summary_pass_rate_one_when_all_completed)
 {
 	const db_summary s = { .total = 4, .completed = 3, .paused = 1,
 	    .has_average = 1, .average_seconds = 0.5 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.data,
-	    "\"pass_rate\":1.0,\"average_duration_seconds\":0.5}"));
+	summary_has(&s, "\"pass_rate\":1.0,\"average_duration_seconds\":0.5}");
 }
 END_TEST
 
@@ -321,11 +350,8 @@ START_TEST(test_summary_average_null_without_has_average)
 {
 	const db_summary s = { .total = 1, .completed = 1, .has_average = 0,
 	    .average_seconds = 12.5 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.data,
-	    "\"pass_rate\":1.0,\"average_duration_seconds\":null}"));
+	summary_has(&s, "\"pass_rate\":1.0,\"average_duration_seconds\":null}");
 }
 END_TEST
 
@@ -333,10 +359,8 @@ START_TEST(test_summary_average_zero_is_not_null)
 {
 	const db_summary s = { .total = 1, .completed = 1, .has_average = 1,
 	    .average_seconds = 0.0 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.data, "\"average_duration_seconds\":0.0}"));
+	summary_has(&s, "\"average_duration_seconds\":0.0}");
 }
 END_TEST
 
@@ -344,10 +368,8 @@ START_TEST(test_summary_average_uses_shortest_float)
 {
 	const db_summary s = { .total = 3, .completed = 3, .has_average = 1,
 	    .average_seconds = 1e-05 };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.data, "\"average_duration_seconds\":1e-05}"));
+	summary_has(&s, "\"average_duration_seconds\":1e-05}");
 }
 END_TEST
 
@@ -355,11 +377,8 @@ START_TEST(test_summary_large_counts)
 {
 	const db_summary s = { .total = INT64_C(9007199254740993),
 	    .completed = INT64_C(9007199254740993) };
-	render_out out;
 
-	ck_assert_int_eq(render_summary(&s, &meta, 0, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.data,
-	    "{\"total_runs\":9007199254740993,\"completed\":9007199254740993,"));
+	summary_has(&s, "{\"total_runs\":9007199254740993,\"completed\":9007199254740993,");
 }
 END_TEST
 
@@ -513,15 +532,10 @@ END_TEST
 START_TEST(test_error_head_has_same_head_and_no_body)
 {
 	render_out get, head;
-	const char *end;
 
 	ck_assert_int_eq(render_error(ST_SERVICE_UNAVAILABLE, NULL, 0, &meta, 0, &get), 0);
 	ck_assert_int_eq(render_error(ST_SERVICE_UNAVAILABLE, NULL, 0, &meta, 1, &head), 0);
-	end = strstr(get.data, "\r\n\r\n");
-	ck_assert_ptr_nonnull(end);
-	ck_assert_uint_eq(head.len, (size_t)(end + 4 - get.data));
-	ck_assert_mem_eq(head.data, get.data, head.len);
-	ck_assert_int_eq(head.http_status, 503);
+	head_is_head_of(&head, &get, 503);
 }
 END_TEST
 

@@ -29,27 +29,38 @@ read_params(const struct param *params, req_request *r)
 	req_read(table_get, (void *)params, r);
 }
 
+/* The request of the one param name=value, or of no params when name is NULL. */
+static void
+read_one(const char *name, const char *value, req_request *r)
+{
+	const struct param p[] = { { name, value }, { NULL, NULL } };
+
+	read_params(p, r);
+}
+
 /* ---- method -------------------------------------------------------- */
+
+/* REQUEST_METHOD value (NULL: none) is the method want, logged as text. */
+static void
+method_is(const char *value, req_method want, const char *text)
+{
+	req_request r;
+
+	read_one(value ? "REQUEST_METHOD" : NULL, value, &r);
+	ck_assert_msg(r.method == want, "method \"%s\" read as %d, want %d",
+	    value ? value : "(none)", (int)r.method, (int)want);
+	ck_assert_str_eq(r.method_text, text);
+}
 
 START_TEST(test_method_get_is_get)
 {
-	const struct param p[] = { { "REQUEST_METHOD", "GET" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_int_eq(r.method, REQ_GET);
-	ck_assert_str_eq(r.method_text, "GET");
+	method_is("GET", REQ_GET, "GET");
 }
 END_TEST
 
 START_TEST(test_method_head_is_head)
 {
-	const struct param p[] = { { "REQUEST_METHOD", "HEAD" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_int_eq(r.method, REQ_HEAD);
-	ck_assert_str_eq(r.method_text, "HEAD");
+	method_is("HEAD", REQ_HEAD, "HEAD");
 }
 END_TEST
 
@@ -59,42 +70,65 @@ START_TEST(test_method_others_are_other)
 	    "PATCH", "get", "Head", "GET ", "", "GETX" };
 	size_t i;
 
-	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
-		const struct param p[] = { { "REQUEST_METHOD", others[i] },
-		    { NULL, NULL } };
-		req_request r;
-
-		read_params(p, &r);
-		ck_assert_int_eq(r.method, REQ_OTHER);
-		ck_assert_str_eq(r.method_text, others[i]);
-	}
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		method_is(others[i], REQ_OTHER, others[i]);
 }
 END_TEST
 
 START_TEST(test_method_missing_is_other)
 {
-	const struct param p[] = { { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_int_eq(r.method, REQ_OTHER);
-	ck_assert_str_eq(r.method_text, "");
+	method_is(NULL, REQ_OTHER, "");
 }
 END_TEST
 
 START_TEST(test_method_text_is_cut_short)
 {
-	const struct param p[] = {
-		{ "REQUEST_METHOD", "AVERYLONGMETHODNAMEINDEED" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_int_eq(r.method, REQ_OTHER);
-	ck_assert_str_eq(r.method_text, "AVERYLONGMETHOD");
+	method_is("AVERYLONGMETHODNAMEINDEED", REQ_OTHER, "AVERYLONGMETHOD");
 }
 END_TEST
 
 /* ---- path ---------------------------------------------------------- */
+
+/* The path of the one param name=value is not ok, and not the route. */
+static void
+path_not_ok(const char *name, const char *value, req_request *r)
+{
+	read_one(name, value, r);
+	ck_assert_int_eq(r->path_ok, 0);
+	ck_assert_int_eq(req_route(r), ST_NOT_FOUND);
+}
+
+/* The path read from the params p is the route's. */
+static void
+path_is_route(const struct param *p)
+{
+	req_request r;
+
+	read_params(p, &r);
+	ck_assert_str_eq(r.path, ROUTE);
+	ck_assert_int_eq(req_route(&r), ST_OK);
+}
+
+/* The path read from the params p is ok: path, of len bytes. */
+static void
+path_read_as(const struct param *p, req_request *r, const char *path, size_t len)
+{
+	read_params(p, r);
+	ck_assert_int_eq(r->path_ok, 1);
+	ck_assert_str_eq(r->path, path);
+	ck_assert_uint_eq(r->path_len, len);
+}
+
+/* The path of the one param name=value is ok, and is path. */
+static void
+path_ok_is(const char *name, const char *value, const char *path)
+{
+	req_request r;
+
+	read_one(name, value, &r);
+	ck_assert_int_eq(r.path_ok, 1);
+	ck_assert_str_eq(r.path, path);
+}
 
 START_TEST(test_path_prefers_document_uri)
 {
@@ -104,21 +138,13 @@ START_TEST(test_path_prefers_document_uri)
 		{ "REQUEST_URI", "/d?x=1" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 1);
-	ck_assert_str_eq(r.path, "/a");
-	ck_assert_uint_eq(r.path_len, 2);
+	path_read_as(p, &r, "/a", 2);
 }
 END_TEST
 
 START_TEST(test_path_document_uri_is_taken_as_decoded)
 {
-	const struct param p[] = { { "DOCUMENT_URI", "/a%41 b" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 1);
-	ck_assert_str_eq(r.path, "/a%41 b");
+	path_ok_is("DOCUMENT_URI", "/a%41 b", "/a%41 b");
 }
 END_TEST
 
@@ -129,21 +155,15 @@ START_TEST(test_path_script_name_plus_path_info)
 		{ "REQUEST_URI", "/d" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 1);
-	ck_assert_str_eq(r.path, "/api/v1/workflows/x");
-	ck_assert_uint_eq(r.path_len, 19);
+	path_read_as(p, &r, "/api/v1/workflows/x", 19);
 }
 END_TEST
 
 START_TEST(test_path_script_name_alone)
 {
 	const struct param p[] = { { "SCRIPT_NAME", ROUTE }, { NULL, NULL } };
-	req_request r;
 
-	read_params(p, &r);
-	ck_assert_str_eq(r.path, ROUTE);
-	ck_assert_int_eq(req_route(&r), ST_OK);
+	path_is_route(p);
 }
 END_TEST
 
@@ -151,11 +171,8 @@ START_TEST(test_path_path_info_alone)
 {
 	const struct param p[] = {
 		{ "SCRIPT_NAME", "" }, { "PATH_INFO", ROUTE }, { NULL, NULL } };
-	req_request r;
 
-	read_params(p, &r);
-	ck_assert_str_eq(r.path, ROUTE);
-	ck_assert_int_eq(req_route(&r), ST_OK);
+	path_is_route(p);
 }
 END_TEST
 
@@ -177,83 +194,62 @@ START_TEST(test_path_request_uri_without_query)
 		{ "QUERY_STRING", "from=2024-01-01T00:00:00Z" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 1);
-	ck_assert_str_eq(r.path, ROUTE);
-	ck_assert_uint_eq(r.path_len, strlen(ROUTE));
+	path_read_as(p, &r, ROUTE, strlen(ROUTE));
 	ck_assert_str_eq(r.query, "from=2024-01-01T00:00:00Z");
 }
 END_TEST
 
 START_TEST(test_path_request_uri_without_fragment)
 {
-	const struct param p[] = { { "REQUEST_URI", "/a/b#frag?x" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
+	read_one("REQUEST_URI", "/a/b#frag?x", &r);
 	ck_assert_str_eq(r.path, "/a/b");
 }
 END_TEST
 
 START_TEST(test_path_request_uri_is_percent_decoded)
 {
-	const struct param p[] = {
-		{ "REQUEST_URI", "/api/v1/%77orkflows/a+b%20c/runs/summary?x" },
-		{ NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 1);
-	ck_assert_str_eq(r.path, "/api/v1/workflows/a+b c/runs/summary");
+	path_ok_is("REQUEST_URI", "/api/v1/%77orkflows/a+b%20c/runs/summary?x",
+	    "/api/v1/workflows/a+b c/runs/summary");
 }
 END_TEST
 
 START_TEST(test_path_request_uri_bad_encoding_is_not_ok)
 {
-	const struct param p[] = { { "REQUEST_URI", "/api/%zz" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 0);
-	ck_assert_int_eq(req_route(&r), ST_NOT_FOUND);
+	path_not_ok("REQUEST_URI", "/api/%zz", &r);
 }
 END_TEST
 
 START_TEST(test_path_request_uri_decoded_nul_is_not_ok)
 {
-	const struct param p[] = {
-		{ "REQUEST_URI", ROUTE "%00/x" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 0);
-	ck_assert_int_eq(req_route(&r), ST_NOT_FOUND);
+	path_not_ok("REQUEST_URI", ROUTE "%00/x", &r);
 }
 END_TEST
 
 START_TEST(test_path_absent_is_not_ok)
 {
-	const struct param p[] = { { "REQUEST_METHOD", "GET" }, { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 0);
+	path_not_ok("REQUEST_METHOD", "GET", &r);
 	ck_assert_uint_eq(r.path_len, 0);
 	ck_assert_str_eq(r.path, "");
-	ck_assert_int_eq(req_route(&r), ST_NOT_FOUND);
 }
 END_TEST
 
 START_TEST(test_path_of_512_bytes_is_ok)
 {
 	char long_path[REQ_PATH_MAX + 1];
-	const struct param p[] = { { "DOCUMENT_URI", long_path }, { NULL, NULL } };
 	req_request r;
 
 	memset(long_path, 'a', REQ_PATH_MAX);
 	long_path[0] = '/';
 	long_path[REQ_PATH_MAX] = '\0';
-	read_params(p, &r);
+	read_one("DOCUMENT_URI", long_path, &r);
 	ck_assert_int_eq(r.path_ok, 1);
 	ck_assert_uint_eq(r.path_len, REQ_PATH_MAX);
 }
@@ -262,17 +258,14 @@ END_TEST
 START_TEST(test_path_longer_than_512_is_not_ok)
 {
 	char long_path[REQ_PATH_MAX + 2];
-	const struct param p[] = { { "DOCUMENT_URI", long_path }, { NULL, NULL } };
 	req_request r;
 
 	memset(long_path, 'a', REQ_PATH_MAX + 1);
 	long_path[0] = '/';
 	long_path[REQ_PATH_MAX + 1] = '\0';
-	read_params(p, &r);
-	ck_assert_int_eq(r.path_ok, 0);
+	path_not_ok("DOCUMENT_URI", long_path, &r);
 	ck_assert_uint_eq(r.path_len, REQ_PATH_MAX);
 	ck_assert_uint_eq(strlen(r.path), REQ_PATH_MAX);
-	ck_assert_int_eq(req_route(&r), ST_NOT_FOUND);
 }
 END_TEST
 
@@ -295,7 +288,6 @@ END_TEST
 START_TEST(test_path_request_uri_longer_than_512_decoded_is_not_ok)
 {
 	char uri[3 * REQ_PATH_MAX + 8];
-	const struct param p[] = { { "REQUEST_URI", uri }, { NULL, NULL } };
 	req_request r;
 	size_t i;
 
@@ -303,7 +295,7 @@ START_TEST(test_path_request_uri_longer_than_512_decoded_is_not_ok)
 	for (i = 0; i < REQ_PATH_MAX; i++)
 		memcpy(uri + 1 + 3 * i, "%61", 3);
 	uri[1 + 3 * REQ_PATH_MAX] = '\0';	/* decodes to 513 bytes */
-	read_params(p, &r);
+	read_one("REQUEST_URI", uri, &r);
 	ck_assert_int_eq(r.path_ok, 0);
 	ck_assert_uint_eq(r.path_len, REQ_PATH_MAX);
 	ck_assert_uint_eq(strlen(r.path), REQ_PATH_MAX);
@@ -312,123 +304,118 @@ END_TEST
 
 /* ---- headers and query --------------------------------------------- */
 
-START_TEST(test_query_absent_is_empty_string)
+/* The query, Authorization and X-Workspace-Id read from the one param
+ * value (NULL: no params). What they point at is the caller's value or a
+ * constant, so it outlives the request. */
+static const char *
+query_of(const char *value)
 {
-	const struct param p[] = { { NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
-	ck_assert_ptr_nonnull(r.query);
-	ck_assert_str_eq(r.query, "");
+	read_one(value ? "QUERY_STRING" : NULL, value, &r);
+	return r.query;
+}
+
+static const char *
+authorization_of(const char *value)
+{
+	req_request r;
+
+	read_one(value ? "HTTP_AUTHORIZATION" : NULL, value, &r);
+	return r.authorization;
+}
+
+static const char *
+workspace_of(const char *value)
+{
+	req_request r;
+
+	read_one(value ? "HTTP_X_WORKSPACE_ID" : NULL, value, &r);
+	return r.workspace_id;
+}
+
+/* X-Request-Id value (NULL: none) is kept as want. */
+static void
+request_id_is(const char *value, const char *want)
+{
+	req_request r;
+
+	read_one(value ? "HTTP_X_REQUEST_ID" : NULL, value, &r);
+	ck_assert_str_eq(r.request_id, want);
+}
+
+START_TEST(test_query_absent_is_empty_string)
+{
+	const char *query = query_of(NULL);
+
+	ck_assert_ptr_nonnull(query);
+	ck_assert_str_eq(query, "");
 }
 END_TEST
 
 START_TEST(test_query_is_kept_raw)
 {
-	const struct param p[] = { { "QUERY_STRING", "from=a%2Bb+c" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_str_eq(r.query, "from=a%2Bb+c");
+	ck_assert_str_eq(query_of("from=a%2Bb+c"), "from=a%2Bb+c");
 }
 END_TEST
 
 START_TEST(test_authorization_passes_through)
 {
-	const struct param p[] = {
-		{ "HTTP_AUTHORIZATION", "Bearer abc.def.ghi" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_str_eq(r.authorization, "Bearer abc.def.ghi");
+	ck_assert_str_eq(authorization_of("Bearer abc.def.ghi"), "Bearer abc.def.ghi");
 }
 END_TEST
 
 START_TEST(test_authorization_absent_is_null)
 {
-	const struct param p[] = { { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_ptr_null(r.authorization);
+	ck_assert_ptr_null(authorization_of(NULL));
 }
 END_TEST
 
 START_TEST(test_workspace_header_passes_through)
 {
-	const struct param p[] = {
-		{ "HTTP_X_WORKSPACE_ID", "8d2f1c4e-0000-4a1b-b2c3-d4e5f6a7b8c9" },
-		{ NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_str_eq(r.workspace_id, "8d2f1c4e-0000-4a1b-b2c3-d4e5f6a7b8c9");
+	ck_assert_str_eq(workspace_of("8d2f1c4e-0000-4a1b-b2c3-d4e5f6a7b8c9"),
+	    "8d2f1c4e-0000-4a1b-b2c3-d4e5f6a7b8c9");
 }
 END_TEST
 
 START_TEST(test_workspace_header_empty_is_absent)
 {
-	const struct param p[] = { { "HTTP_X_WORKSPACE_ID", "" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_ptr_null(r.workspace_id);
+	ck_assert_ptr_null(workspace_of(""));
 }
 END_TEST
 
 START_TEST(test_workspace_header_missing_is_absent)
 {
-	const struct param p[] = { { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_ptr_null(r.workspace_id);
+	ck_assert_ptr_null(workspace_of(NULL));
 }
 END_TEST
 
 START_TEST(test_request_id_valid_is_copied)
 {
-	const struct param p[] = {
-		{ "HTTP_X_REQUEST_ID", "a3f47b9e-8c2d-4f1a-9b7e-2d3f5c6a7b8d" },
-		{ NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_str_eq(r.request_id, "a3f47b9e-8c2d-4f1a-9b7e-2d3f5c6a7b8d");
+	request_id_is("a3f47b9e-8c2d-4f1a-9b7e-2d3f5c6a7b8d",
+	    "a3f47b9e-8c2d-4f1a-9b7e-2d3f5c6a7b8d");
 }
 END_TEST
 
 START_TEST(test_request_id_invalid_is_empty)
 {
-	const struct param p[] = {
-		{ "HTTP_X_REQUEST_ID", "bad id\r\nX-Evil: 1" }, { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_str_eq(r.request_id, "");
+	request_id_is("bad id\r\nX-Evil: 1", "");
 }
 END_TEST
 
 START_TEST(test_request_id_missing_is_empty)
 {
-	const struct param p[] = { { NULL, NULL } };
-	req_request r;
-
-	read_params(p, &r);
-	ck_assert_str_eq(r.request_id, "");
+	request_id_is(NULL, "");
 }
 END_TEST
 
 START_TEST(test_request_id_of_128_is_copied_whole)
 {
 	char id[REQ_ID_MAX + 1];
-	const struct param p[] = { { "HTTP_X_REQUEST_ID", id }, { NULL, NULL } };
-	req_request r;
 
 	memset(id, 'z', REQ_ID_MAX);
 	id[REQ_ID_MAX] = '\0';
-	read_params(p, &r);
-	ck_assert_str_eq(r.request_id, id);
+	request_id_is(id, id);
 }
 END_TEST
 
@@ -478,10 +465,17 @@ END_TEST
 static st_status
 route(const char *path, req_request *r)
 {
-	const struct param p[] = { { "DOCUMENT_URI", path }, { NULL, NULL } };
-
-	read_params(p, r);
+	read_one("DOCUMENT_URI", path, r);
 	return req_route(r);
+}
+
+/* The path is not the route. */
+static void
+not_routed(const char *path)
+{
+	req_request r;
+
+	ck_assert_msg(route(path, &r) == ST_NOT_FOUND, "routed \"%s\"", path);
 }
 
 START_TEST(test_route_matches_summary_path)
@@ -507,75 +501,60 @@ END_TEST
 
 START_TEST(test_route_rejects_empty_id)
 {
-	req_request r;
-
-	ck_assert_int_eq(route("/api/v1/workflows//runs/summary", &r), ST_NOT_FOUND);
+	not_routed("/api/v1/workflows//runs/summary");
 }
 END_TEST
 
 START_TEST(test_route_rejects_id_with_slash)
 {
-	req_request r;
-
-	ck_assert_int_eq(route("/api/v1/workflows/a/b/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflows/a//runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflows//a/runs/summary", &r), ST_NOT_FOUND);
+	not_routed("/api/v1/workflows/a/b/runs/summary");
+	not_routed("/api/v1/workflows/a//runs/summary");
+	not_routed("/api/v1/workflows//a/runs/summary");
 }
 END_TEST
 
 START_TEST(test_route_rejects_encoded_slash_in_id)
 {
-	const struct param p[] = {
-		{ "REQUEST_URI", "/api/v1/workflows/a%2Fb/runs/summary" },
-		{ NULL, NULL } };
 	req_request r;
 
-	read_params(p, &r);
+	read_one("REQUEST_URI", "/api/v1/workflows/a%2Fb/runs/summary", &r);
 	ck_assert_int_eq(req_route(&r), ST_NOT_FOUND);
 }
 END_TEST
 
 START_TEST(test_route_rejects_trailing_slash)
 {
-	req_request r;
-
-	ck_assert_int_eq(route(ROUTE "/", &r), ST_NOT_FOUND);
+	not_routed(ROUTE "/");
 }
 END_TEST
 
 START_TEST(test_route_rejects_longer_or_shorter_suffix)
 {
-	req_request r;
-
-	ck_assert_int_eq(route(ROUTE "x", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route(ROUTE "/x", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflows/x/runs", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflows/x/runs/summar", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflows/x/summary", &r), ST_NOT_FOUND);
+	not_routed(ROUTE "x");
+	not_routed(ROUTE "/x");
+	not_routed("/api/v1/workflows/x/runs");
+	not_routed("/api/v1/workflows/x/runs/summar");
+	not_routed("/api/v1/workflows/x/summary");
 }
 END_TEST
 
 START_TEST(test_route_rejects_other_prefixes)
 {
-	req_request r;
-
-	ck_assert_int_eq(route("/api/v2/workflows/x/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflow/x/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("api/v1/workflows/x/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("//api/v1/workflows/x/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/x/api/v1/workflows/x/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/API/V1/WORKFLOWS/x/RUNS/SUMMARY", &r), ST_NOT_FOUND);
+	not_routed("/api/v2/workflows/x/runs/summary");
+	not_routed("/api/v1/workflow/x/runs/summary");
+	not_routed("api/v1/workflows/x/runs/summary");
+	not_routed("//api/v1/workflows/x/runs/summary");
+	not_routed("/x/api/v1/workflows/x/runs/summary");
+	not_routed("/API/V1/WORKFLOWS/x/RUNS/SUMMARY");
 }
 END_TEST
 
 START_TEST(test_route_rejects_prefix_and_suffix_alone)
 {
-	req_request r;
-
-	ck_assert_int_eq(route("/api/v1/workflows/runs/summary", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/api/v1/workflows/", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("/", &r), ST_NOT_FOUND);
-	ck_assert_int_eq(route("", &r), ST_NOT_FOUND);
+	not_routed("/api/v1/workflows/runs/summary");
+	not_routed("/api/v1/workflows/");
+	not_routed("/");
+	not_routed("");
 }
 END_TEST
 
