@@ -117,7 +117,9 @@ cfg_load(cfg_config *c, char *err, size_t errlen)
 		const char *v = getenv(s->env);
 		char *field = (char *)c + s->off;
 
-		if (v != NULL && v[0] == '\0')
+		/* Empty counts as unset, but for a list: CLERK_ISSUER= from an
+		 * unset shell variable must not silently switch the check off. */
+		if (v != NULL && v[0] == '\0' && s->kind != CFG_LIST)
 			v = NULL;
 		if (v == NULL)
 			v = s->def;

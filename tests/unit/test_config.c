@@ -195,13 +195,20 @@ START_TEST(test_load_empty_variable_counts_as_unset)
 	cfg_config c;
 
 	setenv("JWT_LEEWAY_SECONDS", "", 1);
-	setenv("CLERK_ISSUER", "", 1);
 	setenv("DATABASE_URL", "", 1);
 	load_ok(&c);
 	ck_assert_int_eq(c.leeway, 5);
-	ck_assert_uint_eq(c.nissuers, 0);
 	ck_assert_ptr_null(c.database_url);
 	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(test_load_refuses_empty_list_variable)
+{
+	char err[256] = "";
+
+	load_refused("CLERK_ISSUER", "", err, sizeof(err));
+	ck_assert_str_eq(err, "CLERK_ISSUER is set but names no value");
 }
 END_TEST
 
@@ -282,6 +289,7 @@ config_suite(void)
 	tcase_add_checked_fixture(e, clear_env, clear_env);
 	tcase_add_test(e, test_load_defaults);
 	tcase_add_test(e, test_load_empty_variable_counts_as_unset);
+	tcase_add_test(e, test_load_refuses_empty_list_variable);
 	tcase_add_test(e, test_load_reads_leeway_and_lists);
 	tcase_add_test(e, test_load_bad_number_names_the_variable);
 	tcase_add_test(e, test_load_too_many_list_items_is_error);
