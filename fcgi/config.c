@@ -16,30 +16,33 @@ struct cfg_setting {
 	long min, max;
 	size_t off;		/* field in cfg_config */
 	const char *help;
+	size_t items, count;	/* lists: where the split items go */
 };
 
 #define CFG_AT(f) offsetof(cfg_config, f)
 
 static const struct cfg_setting cfg_table[] = {
 	{ "DATABASE_URL", CFG_TEXT, NULL, 0, 0, CFG_AT(database_url),
-	  "libpq connection string or URI (unset: libpq's PG* defaults)" },
+	  "libpq connection string or URI (unset: libpq's PG* defaults)", 0, 0 },
 	{ "CLERK_JWT_KEY", CFG_TEXT, NULL, 0, 0, CFG_AT(jwt_key),
-	  "the PEM public key that verifies session tokens" },
+	  "the PEM public key that verifies session tokens", 0, 0 },
 	{ "CLERK_JWT_KEY_FILE", CFG_TEXT, NULL, 0, 0, CFG_AT(jwt_key_file),
-	  "path to that PEM public key" },
+	  "path to that PEM public key", 0, 0 },
 	{ "CLERK_JWKS_FILE", CFG_TEXT, NULL, 0, 0, CFG_AT(jwks_file),
-	  "path to a JWKS document (not supported by this version)" },
+	  "path to a JWKS document (not supported by this version)", 0, 0 },
 	{ "CLERK_ISSUER", CFG_LIST, NULL, 0, 0, CFG_AT(issuer_buf),
-	  "comma-separated allowed iss values (unset: any)" },
+	  "comma-separated allowed iss values (unset: any)",
+	  CFG_AT(issuers), CFG_AT(nissuers) },
 	{ "CLERK_AUTHORIZED_PARTIES", CFG_LIST, NULL, 0, 0, CFG_AT(party_buf),
-	  "comma-separated allowed azp values (unset: any, azp optional)" },
+	  "comma-separated allowed azp values (unset: any, azp optional)",
+	  CFG_AT(parties), CFG_AT(nparties) },
 	{ "JWT_LEEWAY_SECONDS", CFG_LONG, "5", 0, 300, CFG_AT(leeway),
-	  "clock skew allowed on exp, nbf, iat" },
+	  "clock skew allowed on exp, nbf, iat", 0, 0 },
 	{ "DB_CONNECT_TIMEOUT_SECONDS", CFG_LONG, "2", 1, 60, CFG_AT(connect_timeout),
-	  "libpq connect_timeout per connection attempt" },
+	  "libpq connect_timeout per connection attempt", 0, 0 },
 	{ "DB_STATEMENT_TIMEOUT_MS", CFG_LONG, "3000", 10, 60000,
 	  CFG_AT(statement_timeout_ms),
-	  "longest a request waits for the query before answering 503" },
+	  "longest a request waits for the query before answering 503", 0, 0 },
 };
 
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -142,15 +145,13 @@ cfg_load(cfg_config *c, char *err, size_t errlen)
 				return -1;
 			}
 			memcpy(field, &copy, sizeof(copy));
+			if (cfg_list(copy, s->env, (const char **)(void *)((char *)c + s->items),
+			    (size_t *)(void *)((char *)c + s->count), err, errlen) != 0)
+				return -1;
 			break;
 		}
 		}
 	}
-	if (cfg_list(c->issuer_buf, "CLERK_ISSUER", c->issuers, &c->nissuers,
-	    err, errlen) != 0 ||
-	    cfg_list(c->party_buf, "CLERK_AUTHORIZED_PARTIES", c->parties,
-	    &c->nparties, err, errlen) != 0)
-		return -1;
 	/* Ignoring it would refuse every token signed by a key of the set. */
 	if (c->jwks_file != NULL) {
 		snprintf(err, errlen, "CLERK_JWKS_FILE is not supported by this "
