@@ -5,10 +5,43 @@
 #include <strings.h>
 
 #include <jwt.h>
+#include <openssl/sha.h>
+
+void
+auth_sha256_hex(const char *s, size_t len, char out[AUTH_HASH_HEX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	SHA256((const unsigned char *)s, len, md);
+	for (i = 0; i < sizeof(md); i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[AUTH_HASH_HEX] = '\0';
+}
+
+static int
+auth_api_key_shape_ok(const char *key, size_t len)
+{
+	size_t i, plen = sizeof(AUTH_KEY_PREFIX) - 1;
+
+	if (len != AUTH_KEY_LEN || memcmp(key, AUTH_KEY_PREFIX, plen) != 0)
+		return 0;
+	for (i = plen; i < len; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+		    (c >= 'a' && c <= 'z')))
+			return 0;
+	}
+	return 1;
+}
 
 st_status
-auth_bearer(const char *authorization, const char **token, size_t *len,
-    const char **reason)
+auth_bearer(const char *authorization, auth_caller *out, const char **token,
+    size_t *len, const char **reason)
 {
 	if (authorization == NULL || authorization[0] == '\0') {
 		*reason = "no Authorization header";
@@ -20,10 +53,16 @@ auth_bearer(const char *authorization, const char **token, size_t *len,
 	}
 	*token = authorization + 7;
 	*len = strlen(*token);
-	if (strncmp(*token, "op_", 3) == 0) {
-		*reason = "API keys are not accepted by this version";
+	if (strncmp(*token, "op_", 3) != 0) {
+		out->kind = AUTH_JWT;
+		return ST_OK;
+	}
+	if (!auth_api_key_shape_ok(*token, *len)) {
+		*reason = "malformed API key";
 		return ST_INVALID_API_KEY;
 	}
+	out->kind = AUTH_API_KEY;
+	auth_sha256_hex(*token, *len, out->key_hash);
 	return ST_OK;
 }
 

@@ -27,15 +27,31 @@ typedef struct {
 	long long leeway;		/* seconds */
 } auth_policy;
 
+/* An API key: "op_live_" and 32 [0-9A-Za-z]. Only its SHA-256 leaves
+ * auth, for the query to look up; the key itself is never kept. */
+#define AUTH_KEY_PREFIX "op_live_"
+#define AUTH_KEY_LEN 40
+#define AUTH_HASH_HEX 64
+
+typedef enum { AUTH_NONE = 0, AUTH_JWT, AUTH_API_KEY } auth_kind;
+
 typedef struct {
-	char sub[AUTH_SUB_MAX + 1];
+	auth_kind kind;
+	char sub[AUTH_SUB_MAX + 1];		/* JWT: the verified sub */
+	char key_hash[AUTH_HASH_HEX + 1];	/* API key: lower-case hex SHA-256 */
+	char key_id[37];			/* API key: its id, once the query found it */
 } auth_caller;
 
-/* "Bearer <token>", the scheme word in any case, one space. ST_OK with
- * the token, ST_UNAUTHORIZED without credentials, ST_INVALID_API_KEY for
- * an op_ API key (checked against the database in a later change). */
-st_status auth_bearer(const char *authorization, const char **token,
-    size_t *len, const char **reason);
+/* "Bearer <credential>", the scheme word in any case, one space.
+ * ST_OK with out->kind AUTH_JWT and the token in *token, *len (still to be
+ * checked by auth_jwt), or AUTH_API_KEY with out->key_hash set (to be
+ * checked by the query). ST_UNAUTHORIZED without credentials;
+ * ST_INVALID_API_KEY for anything else that starts with "op_". */
+st_status auth_bearer(const char *authorization, auth_caller *out,
+    const char **token, size_t *len, const char **reason);
+
+/* Lower-case hex SHA-256 of len bytes. */
+void auth_sha256_hex(const char *s, size_t len, char out[AUTH_HASH_HEX + 1]);
 
 /* At most AUTH_TOKEN_MAX bytes of [A-Za-z0-9_-] in three non-empty
  * segments separated by exactly two dots. */

@@ -14,6 +14,7 @@
 #include "summary_sql.h"
 
 #define DB_STMT "runs_summary"
+#define DB_NPARAMS 6
 
 /* Connection keywords: the caller's, parsed once at start-up, with our
  * defaults where it sets none, and our statement_timeout put in front of
@@ -216,7 +217,7 @@ db_connect(db_conn *c, long long deadline, const char **reason)
 		db_drop(c);
 		return ST_SERVICE_UNAVAILABLE;
 	}
-	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, DB_SUMMARY_SQL, 5, NULL),
+	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, DB_SUMMARY_SQL, DB_NPARAMS, NULL),
 	    deadline, PGRES_COMMAND_OK, &res, reason, &lost);
 	PQclear(res);
 	return st;
@@ -238,31 +239,63 @@ db_parse_count(const char *s, int64_t *v)
 	return 0;
 }
 
+/* The statement's "denied" values, as the client and the log see them. */
+static const struct {
+	const char *denied;
+	st_status st;
+	const char *reason;
+} db_denials[] = {
+	{ "unknown", ST_INVALID_API_KEY, "API key unknown" },
+	{ "revoked", ST_INVALID_API_KEY, "API key revoked" },
+	{ "expired", ST_INVALID_API_KEY, "API key expired" },
+	{ "workspace", ST_FORBIDDEN, "X-Workspace-Id is not the API key's workspace" },
+	{ "scope", ST_FORBIDDEN, "API key lacks the workflows:read scope" },
+};
+
 st_status
-db_decode_row(const char *const cols[DB_NCOLS], db_summary *out)
+db_decode_row(const char *const cols[DB_NCOLS], db_summary *out,
+    const char **reason)
 {
 	int64_t *counts[] = { &out->total, &out->pending, &out->running,
 	    &out->completed, &out->failed, &out->cancelled, &out->paused };
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (cols[0] == NULL || (strcmp(cols[0], "t") != 0 && strcmp(cols[0], "f") != 0))
-		return ST_INTERNAL_ERROR;
-	if (strcmp(cols[0], "f") == 0)
+	if (cols[1] != NULL) {
+		if (strlen(cols[1]) != sizeof(out->key_id) - 1)
+			goto bad;
+		memcpy(out->key_id, cols[1], sizeof(out->key_id));
+	}
+	if (cols[0] != NULL) {
+		for (i = 0; i < sizeof(db_denials) / sizeof(db_denials[0]); i++)
+			if (strcmp(cols[0], db_denials[i].denied) == 0) {
+				*reason = db_denials[i].reason;
+				return db_denials[i].st;
+			}
+		goto bad;
+	}
+	if (cols[2] == NULL || (strcmp(cols[2], "t") != 0 && strcmp(cols[2], "f") != 0))
+		goto bad;
+	if (strcmp(cols[2], "f") == 0) {
+		*reason = "workflow not visible to caller";
 		return ST_NOT_FOUND;
+	}
 	for (i = 0; i < 7; i++)
-		if (db_parse_count(cols[1 + i], counts[i]) != 0)
-			return ST_INTERNAL_ERROR;
-	if (cols[8] != NULL) {
+		if (db_parse_count(cols[3 + i], counts[i]) != 0)
+			goto bad;
+	if (cols[10] != NULL) {
 		char *end;
 
 		errno = 0;
-		out->average_seconds = strtod(cols[8], &end);
-		if (*end != '\0' || end == cols[8] || errno == ERANGE)
-			return ST_INTERNAL_ERROR;
+		out->average_seconds = strtod(cols[10], &end);
+		if (*end != '\0' || end == cols[10] || errno == ERANGE)
+			goto bad;
 		out->has_average = 1;
 	}
 	return ST_OK;
+bad:
+	*reason = "result row does not decode";
+	return ST_INTERNAL_ERROR;
 }
 
 /* *lost: the connection broke under the query (not a timeout). */
@@ -270,8 +303,8 @@ static st_status
 db_attempt(db_conn *c, const db_params *p, long long deadline, db_summary *out,
     const char **reason, int *lost)
 {
-	const char *vals[5] = { p->workflow_id, p->workspace_id, p->user_id,
-	    p->from, p->to };
+	const char *vals[DB_NPARAMS] = { p->workflow_id, p->workspace_id,
+	    p->user_id, p->from, p->to, p->key_hash };
 	const char *cols[DB_NCOLS];
 	PGresult *res = NULL;
 	st_status st;
@@ -280,7 +313,7 @@ db_attempt(db_conn *c, const db_params *p, long long deadline, db_summary *out,
 	*lost = 0;
 	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
 		return st;
-	st = db_collect(c, PQsendQueryPrepared(c->pg, DB_STMT, 5, vals, NULL, NULL, 0),
+	st = db_collect(c, PQsendQueryPrepared(c->pg, DB_STMT, DB_NPARAMS, vals, NULL, NULL, 0),
 	    deadline, PGRES_TUPLES_OK, &res, reason, lost);
 	if (st != ST_OK)
 		return st;
@@ -291,9 +324,7 @@ db_attempt(db_conn *c, const db_params *p, long long deadline, db_summary *out,
 	}
 	for (i = 0; i < DB_NCOLS; i++)
 		cols[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
-	st = db_decode_row(cols, out);
-	if (st == ST_INTERNAL_ERROR)
-		*reason = "result row does not decode";
+	st = db_decode_row(cols, out, reason);
 	PQclear(res);
 	c->served++;
 	return st;
@@ -308,7 +339,10 @@ db_summary_run(db_conn *c, const db_params *p, db_summary *out, const char **rea
 	 * cannot answer. A request waits at most connect + budget. */
 	long long deadline = db_now_ms() + (c->pg ? 0 : c->connect_ms) +
 	    c->budget_ms + 250;
-	st_status st = db_attempt(c, p, deadline, out, reason, &lost);
+	st_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = db_attempt(c, p, deadline, out, reason, &lost);
 
 	/* A connection that worked before and broke since (a restart, an idle
 	 * timeout) gets one fresh try: the query only reads. */

@@ -17,12 +17,16 @@ typedef struct {
 	int64_t total, pending, running, completed, failed, cancelled, paused;
 	int has_average;
 	double average_seconds;
+	char key_id[37];	/* the API key's id when the query found it, or "" */
 } db_summary;
 
+/* Exactly one of user_id and key_hash is set: the caller is a JWT's
+ * subject or an API key, and the statement checks either. */
 typedef struct {
 	const char *workflow_id;	/* canonical UUID text */
 	const char *workspace_id;	/* canonical UUID text, or NULL */
-	const char *user_id;		/* the JWT sub */
+	const char *user_id;		/* the JWT sub, or NULL */
+	const char *key_hash;		/* the API key's hex SHA-256, or NULL */
 	const char *from, *to;		/* timestamptz text, or NULL */
 } db_params;
 
@@ -35,16 +39,20 @@ db_conn *db_new(const char *conninfo, int connect_timeout_s,
     int statement_timeout_ms, char *err, size_t errlen);
 void db_free(db_conn *c);
 
-/* ST_OK with *out filled; ST_NOT_FOUND when the caller may not see the
+/* ST_OK with *out filled; ST_INVALID_API_KEY for an unknown, revoked or
+ * expired key; ST_FORBIDDEN for a key of another workspace or without
+ * the workflows:read scope; ST_NOT_FOUND when the caller may not see the
  * workflow; ST_SERVICE_UNAVAILABLE on any database failure or timeout.
  * *reason says why, for the log. */
 st_status db_summary_run(db_conn *c, const db_params *p, db_summary *out,
     const char **reason);
 
 /* Decodes one result row (text columns, in the statement's order) into a
- * summary; pure, for the tests. Returns ST_OK, ST_NOT_FOUND, or
- * ST_INTERNAL_ERROR for a row that does not parse. */
-#define DB_NCOLS 9
-st_status db_decode_row(const char *const cols[DB_NCOLS], db_summary *out);
+ * summary; pure, for the tests. Returns ST_OK, or the refusal the row
+ * says (ST_INVALID_API_KEY, ST_FORBIDDEN, ST_NOT_FOUND) with its reason,
+ * or ST_INTERNAL_ERROR for a row that does not parse. */
+#define DB_NCOLS 11
+st_status db_decode_row(const char *const cols[DB_NCOLS], db_summary *out,
+    const char **reason);
 
 #endif

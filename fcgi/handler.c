@@ -24,11 +24,11 @@ handler_walk(app_ctx *app, long long now, handler_result *h, vd_query *q,
 		h->reason = "no such route";
 		return st;
 	}
-	if ((st = auth_bearer(r->authorization, &token, &token_len, &h->reason)) != ST_OK)
-		return st;
-	st = auth_jwt(&app->keys, &app->policy, token, token_len, now, &h->caller,
-	    &h->reason);
+	st = auth_bearer(r->authorization, &h->caller, &token, &token_len, &h->reason);
 	if (st != ST_OK)
+		return st;
+	if (h->caller.kind == AUTH_JWT && (st = auth_jwt(&app->keys, &app->policy,
+	    token, token_len, now, &h->caller, &h->reason)) != ST_OK)
 		return st;
 	if (vd_query_build(r->workflow_id, r->workflow_id_len, r->workspace_id,
 	    r->query, q) > 0) {
@@ -44,12 +44,12 @@ handler_walk(app_ctx *app, long long now, handler_result *h, vd_query *q,
 		vd_format_utc(q->to_us, to);
 	p.workflow_id = wf;
 	p.workspace_id = q->has_workspace ? ws : NULL;
-	p.user_id = h->caller.sub;
+	p.user_id = h->caller.kind == AUTH_JWT ? h->caller.sub : NULL;
+	p.key_hash = h->caller.kind == AUTH_API_KEY ? h->caller.key_hash : NULL;
 	p.from = q->has_from ? from : NULL;
 	p.to = q->has_to ? to : NULL;
 	st = db_summary_run(app->db, &p, sum, &h->reason);
-	if (st == ST_NOT_FOUND)
-		h->reason = "workflow not visible to caller";
+	memcpy(h->caller.key_id, sum->key_id, sizeof(h->caller.key_id));
 	return st;
 }
 

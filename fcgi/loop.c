@@ -44,23 +44,38 @@ loop_ms_since(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* Who asked, for the log: never the token or the key, only the JWT's
+ * subject or the API key's id. */
+static const char *
+loop_caller(const auth_caller *c, char *buf, size_t cap)
+{
+	char sub[AUTH_SUB_MAX + 1];
+
+	if (c->kind == AUTH_API_KEY)
+		snprintf(buf, cap, " caller=api_key%s%s", c->key_id[0] ? " key_id=" : "",
+		    c->key_id);
+	else if (c->kind == AUTH_JWT && c->sub[0])
+		snprintf(buf, cap, " caller=jwt sub=\"%s\"", log_safe(c->sub, sub, sizeof(sub)));
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
 /* Runs one request and logs it; the response is in h->out. */
 static void
 loop_one(app_ctx *app, req_getter get, void *ctx, handler_result *h)
 {
 	struct timespec t0;
-	char fresh[37], method[16], path[201], sub[AUTH_SUB_MAX + 1];
+	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	loop_fresh_id(fresh);
 	handler_run(app, get, ctx, (long long)time(NULL), fresh, h);
-	log_line("request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s%s%s",
+	log_line("request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s",
 	    h->meta.request_id, log_safe(h->req.method_text, method, sizeof(method)),
 	    log_safe(h->req.path, path, sizeof(path)),
 	    h->out.http_status, loop_ms_since(&t0),
-	    h->caller.sub[0] ? " sub=\"" : "",
-	    h->caller.sub[0] ? log_safe(h->caller.sub, sub, sizeof(sub)) : "",
-	    h->caller.sub[0] ? "\"" : "",
+	    loop_caller(&h->caller, caller, sizeof(caller)),
 	    h->reason ? " reason=\"" : "", h->reason ? h->reason : "",
 	    h->reason ? "\"" : "");
 }

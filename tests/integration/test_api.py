@@ -8,6 +8,7 @@ this file (Python arithmetic), never from the service's SQL.
 usage: test_api.py STATE_DIR BINARY HOST:PORT
 """
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -342,12 +343,6 @@ def test_401_invalid_token_for_garbage():
     check_invalid_token(get(path(), token="not-a-jwt"))
 
 
-def test_401_invalid_api_key_until_keys_are_supported():
-    r = get(path(), token="op_live_" + "a" * 32)
-    check_error(r, 401, "INVALID_API_KEY", "The API key is invalid, revoked or expired",
-                header=("WWW-Authenticate", 'Bearer error="invalid_token"'))
-
-
 def claims(**over):
     now = int(time.time())
     c = {"azp": AZP, "exp": now + 60, "iat": now, "iss": ISS, "nbf": now - 5,
@@ -564,6 +559,148 @@ def test_404_bodies_are_identical_for_every_reason():
         del body["meta"]["timestamp"]
         bodies.add(json.dumps(body, sort_keys=True))
     eq(len(bodies), 1, "distinct 404 bodies")
+
+# ---- 405 ----------------------------------------------------------------------------
+
+
+# ---- API keys ----------------------------------------------------------------------
+
+
+def new_api_key():
+    return "op_live_" + os.urandom(24).hex()[:32].replace("a", "A")
+
+
+def api_key(workspace=WS_A, scopes=("workflows:read",), revoked=False, expires=None):
+    """Inserts a key row as the OnePin API would (only the hash is stored)
+    and returns the key itself."""
+    key = new_api_key()
+    scope_sql = "NULL" if scopes is None else \
+        "ARRAY[%s]::text[]" % ",".join("'%s'" % x for x in scopes)
+    S.sql("INSERT INTO api_keys (workspace_id, key_hash, scopes, revoked_at, expires_at) "
+          "VALUES ('%s', '%s', %s, %s, %s)" % (
+              workspace, hashlib.sha256(key.encode()).hexdigest(),
+              scope_sql if scopes != () else "'{}'",
+              "now() - interval '1 hour'" if revoked else "NULL",
+              "NULL" if expires is None else "now() + interval '%d seconds'" % expires))
+    return key
+
+
+def check_invalid_api_key(r):
+    check_error(r, 401, "INVALID_API_KEY", "The API key is invalid, revoked or expired",
+                header=("WWW-Authenticate", 'Bearer error="invalid_token"'))
+
+
+def check_forbidden(r):
+    check_error(r, 403, "FORBIDDEN", "Access to this resource is not allowed")
+
+
+KEY_A = api_key()
+
+
+def test_api_key_summary_equals_the_jwt_summary():
+    check_summary(get(path(query=Q_WINDOW), token=KEY_A), expected(RUNS, FROM, TO))
+    check_summary(get(path(), token=KEY_A), expected(RUNS))
+
+
+def test_api_key_head_answers_like_get_without_body():
+    r = get(path(), token=KEY_A, method="HEAD")
+    eq(r.status, 200, "status")
+    eq(r.body, b"", "HEAD body")
+
+
+def test_api_key_with_matching_x_workspace_id():
+    check_summary(get(path(), token=KEY_A, headers={"X-Workspace-Id": WS_A}), expected(RUNS))
+
+
+def test_api_key_403_when_x_workspace_id_differs():
+    check_forbidden(get(path(), token=KEY_A, headers={"X-Workspace-Id": WS_B}))
+    check_forbidden(get(path(WF_B), token=KEY_A, headers={"X-Workspace-Id": WS_B}))
+
+
+def test_api_key_404_for_workflow_of_another_workspace():
+    check_not_found(get(path(WF_B), token=KEY_A))
+
+
+def test_api_key_404_for_unknown_soft_deleted_or_deleted_workspace():
+    check_not_found(get(path(new_id()), token=KEY_A))
+    check_not_found(get(path(WF_SOFTDEL), token=KEY_A))
+    check_not_found(get(path(WF_IN_DELWS), token=api_key(WS_DEL)))
+
+
+def test_api_key_403_without_workflows_read_scope():
+    for scopes in ((), ("workflows:write",), ("workflows:read:all",),
+                   ("Workflows:Read",)):
+        check_forbidden(get(path(), token=api_key(scopes=scopes)))
+
+
+def test_api_key_scope_among_others_is_enough():
+    key = api_key(scopes=("runs:write", "workflows:read", "admin"))
+    check_summary(get(path(), token=key), expected(RUNS))
+
+
+def test_api_key_403_wins_over_404():
+    check_forbidden(get(path(new_id()), token=api_key(scopes=("runs:read",))))
+
+
+def test_api_key_401_unknown():
+    check_invalid_api_key(get(path(), token=new_api_key()))
+
+
+def test_api_key_401_revoked():
+    check_invalid_api_key(get(path(), token=api_key(revoked=True)))
+
+
+def test_api_key_401_expired_and_200_before_expiry():
+    check_invalid_api_key(get(path(), token=api_key(expires=-1)))
+    check_summary(get(path(), token=api_key(expires=3600)), expected(RUNS))
+
+
+def test_api_key_401_wins_over_403_and_404():
+    check_invalid_api_key(get(path(new_id()), token=new_api_key(),
+                              headers={"X-Workspace-Id": WS_B}))
+    check_invalid_api_key(get(path(), token=api_key(revoked=True, scopes=())))
+
+
+def test_api_key_malformed_is_401_before_inputs():
+    for bad in ("op_live_" + "a" * 31, "op_live_" + "a" * 33, "op_test_" + "a" * 32,
+                "op_live_" + "a" * 31 + "-", "op_"):
+        check_invalid_api_key(get(path("not-a-uuid"), token=bad))
+
+
+def test_api_key_unknown_after_inputs_422():
+    check_422(get(path("not-a-uuid"), token=new_api_key()), [("workflow_id", MSG_UUID)])
+
+
+def test_api_key_hash_is_of_the_whole_key():
+    """A key that differs in one character, or in case, is another key."""
+    other = KEY_A[:-1] + ("0" if KEY_A[-1] != "0" else "1")
+    check_invalid_api_key(get(path(), token=other))
+    swapped = KEY_A[:8] + KEY_A[8:].swapcase()
+    if swapped != KEY_A:
+        check_invalid_api_key(get(path(), token=swapped))
+
+
+def test_api_key_never_reaches_the_log():
+    key = api_key()
+    r = get(path(), token=key)
+    eq(r.status, 200, "status")
+    key_id = S.sql("SELECT id FROM api_keys WHERE key_hash = '%s'"
+                   % hashlib.sha256(key.encode()).hexdigest())
+    time.sleep(0.2)
+    log = open(os.path.join(STATE, "workers.log")).read()
+    ok(key not in log and key[8:] not in log, "the key is in the log")
+    ok(hashlib.sha256(key.encode()).hexdigest() not in log, "the key's hash is in the log")
+    ok("caller=api_key key_id=" + key_id in log, "the key's id is logged")
+
+
+def test_jwt_caller_is_logged_by_sub_never_token():
+    r = get(path(), headers={"X-Request-Id": "log-jwt-1"})
+    eq(r.status, 200, "status")
+    time.sleep(0.2)
+    lines = [ln for ln in open(os.path.join(STATE, "workers.log")) if "log-jwt-1" in ln]
+    eq(len(lines), 1, "log lines for the request")
+    ok('caller=jwt sub="%s"' % ALICE in lines[0], "sub logged: " + lines[0])
+    ok(TOKEN.split(".")[2] not in lines[0], "token signature in the log")
 
 # ---- 405 ----------------------------------------------------------------------------
 

@@ -31,14 +31,24 @@ static const char *const parties[] = { "https://app.example.com",
 /* ---- Authorization: Bearer ----------------------------------------- */
 
 static st_status
-bearer(const char *h, const char **tok, size_t *len)
+bearer_caller(const char *h, auth_caller *c, const char **tok, size_t *len)
 {
 	const char *reason = NULL;
-	st_status st = auth_bearer(h, tok, len, &reason);
+	st_status st;
 
+	memset(c, 0, sizeof(*c));
+	st = auth_bearer(h, c, tok, len, &reason);
 	if (st != ST_OK)
 		ck_assert_ptr_nonnull(reason);
 	return st;
+}
+
+static st_status
+bearer(const char *h, const char **tok, size_t *len)
+{
+	auth_caller c;
+
+	return bearer_caller(h, &c, tok, len);
 }
 
 /* The header h (NULL: none) gives status want; the token is not looked at. */
@@ -106,11 +116,74 @@ START_TEST(test_bearer_second_space_belongs_to_token)
 }
 END_TEST
 
-START_TEST(test_bearer_api_key_is_invalid_api_key)
+START_TEST(test_bearer_jwt_is_a_jwt_caller)
 {
-	bearer_is("Bearer op_live_0123456789abcdefABCDEF0123456789", ST_INVALID_API_KEY);
-	bearer_is("bearer op_", ST_INVALID_API_KEY);
-	bearer_is("Bearer op_test_x", ST_INVALID_API_KEY);
+	auth_caller c;
+	const char *tok;
+	size_t len;
+
+	ck_assert_int_eq(bearer_caller("Bearer abc.def.ghi", &c, &tok, &len), ST_OK);
+	ck_assert_int_eq(c.kind, AUTH_JWT);
+	ck_assert_str_eq(c.key_hash, "");
+}
+END_TEST
+
+START_TEST(test_api_key_is_hashed_for_the_query)
+{
+	auth_caller c;
+	const char *tok;
+	size_t len;
+
+	/* printf %s op_live_0123456789abcdefABCDEF0123456789 | sha256sum */
+	ck_assert_int_eq(bearer_caller("Bearer op_live_0123456789abcdefABCDEF0123456789",
+	    &c, &tok, &len), ST_OK);
+	ck_assert_int_eq(c.kind, AUTH_API_KEY);
+	ck_assert_str_eq(c.key_hash,
+	    "92f55dfd9c5fdaacffa44ecd24b21fe819d669a41f0263e761dcaf0df1b3a830");
+	ck_assert_str_eq(c.sub, "");
+}
+END_TEST
+
+START_TEST(test_api_key_malformed_is_invalid_api_key)
+{
+	static const char *const bad[] = {
+	    "Bearer op_",
+	    "Bearer op_live_",
+	    "Bearer op_test_0123456789abcdefABCDEF0123456789",
+	    "Bearer op_live_0123456789abcdefABCDEF012345678",	/* 31 */
+	    "Bearer op_live_0123456789abcdefABCDEF01234567890",	/* 33 */
+	    "Bearer op_live_0123456789abcdef-BCDEF0123456789",
+	    "Bearer op_live_0123456789abcdef_BCDEF0123456789",
+	    "Bearer op_live_0123456789abcdef.BCDEF0123456789",
+	    "Bearer op_live_0123456789abcdef BCDEF0123456789",
+	    "Bearer op_live_0123456789abcdef\xc3\xa9" "CDEF012345678",
+	    "Bearer op_LIVE_0123456789abcdefABCDEF0123456789",
+	    "Bearer op_live_0123456789abcdefABCDEF0123456789 ",
+	    "Bearer op_x.y.z",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		auth_caller c;
+		const char *tok;
+		size_t len;
+
+		ck_assert_msg(bearer_caller(bad[i], &c, &tok, &len) == ST_INVALID_API_KEY,
+		    "accepted \"%s\"", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_api_key_prefix_is_case_sensitive)
+{
+	auth_caller c;
+	const char *tok;
+	size_t len;
+
+	/* not an API key, so a JWT, which auth_jwt then refuses by its shape */
+	ck_assert_int_eq(bearer_caller("Bearer OP_LIVE_0123456789abcdefABCDEF0123456789",
+	    &c, &tok, &len), ST_OK);
+	ck_assert_int_eq(c.kind, AUTH_JWT);
 }
 END_TEST
 
@@ -1032,7 +1105,10 @@ auth_suite(void)
 	tcase_add_test(b, test_bearer_without_token_is_unauthorized);
 	tcase_add_test(b, test_bearer_scheme_is_case_insensitive);
 	tcase_add_test(b, test_bearer_second_space_belongs_to_token);
-	tcase_add_test(b, test_bearer_api_key_is_invalid_api_key);
+	tcase_add_test(b, test_bearer_jwt_is_a_jwt_caller);
+	tcase_add_test(b, test_api_key_is_hashed_for_the_query);
+	tcase_add_test(b, test_api_key_malformed_is_invalid_api_key);
+	tcase_add_test(b, test_api_key_prefix_is_case_sensitive);
 	suite_add_tcase(s, b);
 
 	tcase_add_test(t, test_shape_accepts_three_base64url_segments);

@@ -1,18 +1,43 @@
 /* test_db.c: decoding the statement's one result row (fcgi/db.h,
- * fcgi/summary.sql): visible, seven counts, the average or NULL. */
+ * fcgi/summary.sql): denied, the key's id, visible, seven counts, the
+ * average or NULL. */
 #include <string.h>
 
 #include "db.h"
 #include "unit.h"
 
+#define KEY_ID "b48d26fb-000d-4334-9d54-9e3e5f9cfc54"
+
+static st_status
+decode(const char *const cols[DB_NCOLS], db_summary *s)
+{
+	const char *reason = NULL;
+	st_status st;
+
+	memset(s, 0x5a, sizeof(*s));
+	st = db_decode_row(cols, s, &reason);
+	if (st != ST_OK)
+		ck_assert_ptr_nonnull(reason);
+	return st;
+}
+
 static st_status
 row(const char *visible, const char *avg, db_summary *s)
 {
-	const char *cols[DB_NCOLS] = { visible, "150", "5", "4", "120", "20",
-	    "10", "1", avg };
+	const char *cols[DB_NCOLS] = { NULL, NULL, visible, "150", "5", "4",
+	    "120", "20", "10", "1", avg };
 
-	memset(s, 0x5a, sizeof(*s));
-	return db_decode_row(cols, s);
+	return decode(cols, s);
+}
+
+/* A row for an API-key caller: denied, the key's id, not visible. */
+static st_status
+key_row(const char *denied, const char *key_id, db_summary *s)
+{
+	const char *cols[DB_NCOLS] = { denied, key_id, "f", "0", "0", "0", "0",
+	    "0", "0", "0", NULL };
+
+	return decode(cols, s);
 }
 
 START_TEST(test_row_visible_decodes_counts_in_statement_order)
@@ -34,11 +59,11 @@ END_TEST
 
 START_TEST(test_row_not_visible_is_not_found)
 {
-	const char *cols[DB_NCOLS] = { "f", NULL, NULL, NULL, NULL, NULL, NULL,
-	    NULL, NULL };
+	const char *cols[DB_NCOLS] = { NULL, NULL, "f", NULL, NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL };
 	db_summary s;
 
-	ck_assert_int_eq(db_decode_row(cols, &s), ST_NOT_FOUND);
+	ck_assert_int_eq(decode(cols, &s), ST_NOT_FOUND);
 	ck_assert_int_eq(row("f", "1", &s), ST_NOT_FOUND);
 }
 END_TEST
@@ -99,14 +124,14 @@ START_TEST(test_row_bad_count_is_internal_error)
 	    "1.0", "0x10", "99999999999999999999" };
 	size_t i, col;
 
-	for (col = 1; col <= 7; col++)
+	for (col = 3; col <= 9; col++)
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			const char *cols[DB_NCOLS] = { "t", "1", "1", "1", "1", "1",
-			    "1", "1", "1" };
+			const char *cols[DB_NCOLS] = { NULL, NULL, "t", "1", "1", "1",
+			    "1", "1", "1", "1", "1" };
 			db_summary s;
 
 			cols[col] = bad[i];
-			ck_assert_msg(db_decode_row(cols, &s) == ST_INTERNAL_ERROR,
+			ck_assert_msg(decode(cols, &s) == ST_INTERNAL_ERROR,
 			    "accepted column %zu \"%s\"", col, bad[i]);
 		}
 }
@@ -116,13 +141,13 @@ START_TEST(test_row_null_count_is_internal_error)
 {
 	size_t col;
 
-	for (col = 1; col <= 7; col++) {
-		const char *cols[DB_NCOLS] = { "t", "1", "1", "1", "1", "1", "1",
-		    "1", NULL };
+	for (col = 3; col <= 9; col++) {
+		const char *cols[DB_NCOLS] = { NULL, NULL, "t", "1", "1", "1", "1",
+		    "1", "1", "1", NULL };
 		db_summary s;
 
 		cols[col] = NULL;
-		ck_assert_msg(db_decode_row(cols, &s) == ST_INTERNAL_ERROR,
+		ck_assert_msg(decode(cols, &s) == ST_INTERNAL_ERROR,
 		    "accepted NULL column %zu", col);
 	}
 }
@@ -142,12 +167,59 @@ END_TEST
 
 START_TEST(test_row_largest_count)
 {
-	const char *cols[DB_NCOLS] = { "t", "9223372036854775807", "0", "0", "0",
-	    "0", "0", "0", NULL };
+	const char *cols[DB_NCOLS] = { NULL, NULL, "t", "9223372036854775807",
+	    "0", "0", "0", "0", "0", "0", NULL };
 	db_summary s;
 
-	ck_assert_int_eq(db_decode_row(cols, &s), ST_OK);
+	ck_assert_int_eq(decode(cols, &s), ST_OK);
 	ck_assert_int_eq(s.total, INT64_MAX);
+}
+END_TEST
+
+START_TEST(test_row_unknown_revoked_expired_key_is_invalid_api_key)
+{
+	db_summary s;
+
+	ck_assert_int_eq(key_row("unknown", NULL, &s), ST_INVALID_API_KEY);
+	ck_assert_str_eq(s.key_id, "");
+	ck_assert_int_eq(key_row("revoked", KEY_ID, &s), ST_INVALID_API_KEY);
+	ck_assert_str_eq(s.key_id, KEY_ID);
+	ck_assert_int_eq(key_row("expired", KEY_ID, &s), ST_INVALID_API_KEY);
+}
+END_TEST
+
+START_TEST(test_row_key_of_other_workspace_or_scope_is_forbidden)
+{
+	db_summary s;
+
+	ck_assert_int_eq(key_row("workspace", KEY_ID, &s), ST_FORBIDDEN);
+	ck_assert_int_eq(key_row("scope", KEY_ID, &s), ST_FORBIDDEN);
+	ck_assert_str_eq(s.key_id, KEY_ID);
+}
+END_TEST
+
+START_TEST(test_row_allowed_key_falls_through_to_visibility)
+{
+	const char *cols[DB_NCOLS] = { NULL, KEY_ID, "t", "3", "0", "0", "3",
+	    "0", "0", "0", "1.5" };
+	db_summary s;
+
+	ck_assert_int_eq(key_row(NULL, KEY_ID, &s), ST_NOT_FOUND);
+	ck_assert_int_eq(decode(cols, &s), ST_OK);
+	ck_assert_str_eq(s.key_id, KEY_ID);
+	ck_assert_int_eq(s.completed, 3);
+}
+END_TEST
+
+START_TEST(test_row_unknown_denial_or_bad_key_id_is_internal_error)
+{
+	db_summary s;
+
+	ck_assert_int_eq(key_row("", KEY_ID, &s), ST_INTERNAL_ERROR);
+	ck_assert_int_eq(key_row("Scope", KEY_ID, &s), ST_INTERNAL_ERROR);
+	ck_assert_int_eq(key_row("scopes", KEY_ID, &s), ST_INTERNAL_ERROR);
+	ck_assert_int_eq(key_row(NULL, "b48d26fb", &s), ST_INTERNAL_ERROR);
+	ck_assert_int_eq(key_row(NULL, KEY_ID "0", &s), ST_INTERNAL_ERROR);
 }
 END_TEST
 
@@ -167,6 +239,10 @@ db_suite(void)
 	tcase_add_test(r, test_row_null_count_is_internal_error);
 	tcase_add_test(r, test_row_bad_average_is_internal_error);
 	tcase_add_test(r, test_row_largest_count);
+	tcase_add_test(r, test_row_unknown_revoked_expired_key_is_invalid_api_key);
+	tcase_add_test(r, test_row_key_of_other_workspace_or_scope_is_forbidden);
+	tcase_add_test(r, test_row_allowed_key_falls_through_to_visibility);
+	tcase_add_test(r, test_row_unknown_denial_or_bad_key_id_is_internal_error);
 	suite_add_tcase(s, r);
 	return s;
 }
