@@ -9,7 +9,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 LDLIBS   = -lfcgi $(shell pkg-config --libs $(PKGS)) -lcrypto -lm
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE     = validate request auth keys render config db handler log
+CORE     = validate request auth keys cache render config db app handler log
 CORE_SRC = $(CORE:%=fcgi/%.c)
 HDRS     = $(wildcard fcgi/*.h) fcgi/summary_sql.h
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -31,6 +31,10 @@ fcgi/runs-summary-asan: fcgi/main.c fcgi/loop.c $(CORE_SRC) $(HDRS)
 tests/tools/mint-token: tests/tools/mint-token.c
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto
 
+# Token verification cold and warm (scripts/bench-auth runs it).
+tests/tools/auth-bench: tests/tools/auth-bench.c $(CORE_SRC) $(HDRS)
+	$(CC) $(CFLAGS) -Ifcgi -o $@ $< $(CORE_SRC) $(LDLIBS)
+
 tests/unit/run-unit: $(UNIT_SRC) tests/unit/unit.h $(CORE_SRC) $(HDRS)
 	$(CC) $(CFLAGS) -O1 $(SAN) -Ifcgi -o $@ $(UNIT_SRC) $(CORE_SRC) \
 	    $(LDLIBS) $(shell pkg-config --libs check)
@@ -40,6 +44,6 @@ check: all fcgi/runs-summary-asan tests/unit/run-unit
 
 clean:
 	rm -f fcgi/runs-summary fcgi/runs-summary-asan fcgi/summary_sql.h \
-	    tests/tools/mint-token tests/unit/run-unit
+	    tests/tools/mint-token tests/tools/auth-bench tests/unit/run-unit
 
 .PHONY: all check clean

@@ -1,11 +1,14 @@
 /* auth.c: bearer parsing and every check libjwt does not make. */
 #include "auth.h"
 
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jwt.h>
 #include <openssl/sha.h>
+
+#include "validate.h"
 
 void
 auth_sha256_hex(const char *s, size_t len, char out[AUTH_HASH_HEX + 1])
@@ -89,55 +92,12 @@ auth_token_shape_ok(const char *tok, size_t len)
 	return dots == 2 && seg > 0;
 }
 
-static int
-auth_b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/* base64url without padding; out has room for len * 3 / 4 bytes.
- * Returns the decoded length or -1. */
-static long
-auth_b64url_decode(const char *in, size_t len, unsigned char *out)
-{
-	unsigned long acc = 0;
-	size_t i, o = 0;
-	int bits = 0;
-
-	if (len % 4 == 1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int v = auth_b64val((unsigned char)in[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1UL << bits) - 1;
-		}
-	}
-	return (long)o;
-}
-
 /* One segment of the token as a JSON object, or NULL. */
 static json_object *
 auth_segment_json(const char *seg, size_t len)
 {
 	unsigned char buf[AUTH_TOKEN_MAX * 3 / 4 + 1];
-	long n = auth_b64url_decode(seg, len, buf);
+	long n = vd_b64url_decode(seg, len, buf);
 	json_tokener *tk;
 	json_object *o;
 
@@ -154,7 +114,8 @@ auth_segment_json(const char *seg, size_t len)
 }
 
 st_status
-auth_check_header(json_object *hdr, const char **reason)
+auth_check_header(json_object *hdr, const char **kid, size_t *kid_len,
+    const char **reason)
 {
 	json_object *v;
 
@@ -175,6 +136,17 @@ auth_check_header(json_object *hdr, const char **reason)
 	if (json_object_object_get_ex(hdr, "crit", NULL)) {
 		*reason = "header has crit";
 		return ST_INVALID_TOKEN;
+	}
+	*kid = NULL;
+	if (json_object_object_get_ex(hdr, "kid", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) <= 0 ||
+		    json_object_get_string_len(v) > KEYS_KID_MAX) {
+			*reason = "header kid is not a string of 1 to 256 bytes";
+			return ST_INVALID_TOKEN;
+		}
+		*kid = json_object_get_string(v);
+		*kid_len = (size_t)json_object_get_string_len(v);
 	}
 	return ST_OK;
 }
@@ -251,36 +223,54 @@ auth_in_list(json_object *o, const char *const *list, size_t n)
 	return 0;
 }
 
+/* The three time claims against the clock. now >= exp + leeway and
+ * t > now + leeway are written on the side of now and leeway (the clock
+ * and the configuration, both bounded) so no claim's value can make them
+ * overflow. */
 st_status
-auth_check_claims(json_object *claims, const auth_policy *p, long long now,
-    auth_caller *out, const char **reason)
+auth_check_times(const auth_claims *c, const auth_policy *p, long long now,
+    const char **reason)
 {
-	json_object *v = NULL;
-	long long exp = 0, t = 0;
-	size_t len;
-	int r;
-
-	if (auth_int_claim(claims, "exp", &exp) != 1) {
-		*reason = "exp missing or not an integer";
-		return ST_INVALID_TOKEN;
-	}
-	/* now >= exp + leeway, and below t > now + leeway, written on the
-	 * side of now and leeway (the clock and the configuration, both
-	 * bounded) so that no claim's value can make them overflow. */
-	if (now - p->leeway >= exp) {
+	if (now - p->leeway >= c->exp) {
 		*reason = "token expired";
 		return ST_INVALID_TOKEN;
 	}
-	if ((r = auth_int_claim(claims, "nbf", &t)) < 0 ||
-	    (r == 1 && t > now + p->leeway)) {
-		*reason = r < 0 ? "nbf not an integer" : "nbf in the future";
+	if (c->has_nbf && c->nbf > now + p->leeway) {
+		*reason = "nbf in the future";
 		return ST_INVALID_TOKEN;
 	}
-	if ((r = auth_int_claim(claims, "iat", &t)) < 0 ||
-	    (r == 1 && t > now + p->leeway)) {
-		*reason = r < 0 ? "iat not an integer" : "iat in the future";
+	if (c->has_iat && c->iat > now + p->leeway) {
+		*reason = "iat in the future";
 		return ST_INVALID_TOKEN;
 	}
+	return ST_OK;
+}
+
+st_status
+auth_check_claims(json_object *claims, const auth_policy *p, long long now,
+    auth_claims *out, const char **reason)
+{
+	json_object *v = NULL;
+	size_t len;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (auth_int_claim(claims, "exp", &out->exp) != 1) {
+		*reason = "exp missing or not an integer";
+		return ST_INVALID_TOKEN;
+	}
+	if ((r = auth_int_claim(claims, "nbf", &out->nbf)) < 0) {
+		*reason = "nbf not an integer";
+		return ST_INVALID_TOKEN;
+	}
+	out->has_nbf = r == 1;
+	if ((r = auth_int_claim(claims, "iat", &out->iat)) < 0) {
+		*reason = "iat not an integer";
+		return ST_INVALID_TOKEN;
+	}
+	out->has_iat = r == 1;
+	if (auth_check_times(out, p, now, reason) != ST_OK)
+		return ST_INVALID_TOKEN;
 	if (p->nissuers > 0 && (!json_object_object_get_ex(claims, "iss", &v) ||
 	    !auth_in_list(v, p->issuers, p->nissuers))) {
 		*reason = "iss not allowed";
@@ -313,19 +303,21 @@ auth_check_claims(json_object *claims, const auth_policy *p, long long now,
 	return ST_OK;
 }
 
-st_status
-auth_jwt(const keys_set *k, const auth_policy *p, const char *tok, size_t len,
-    long long now, auth_caller *out, const char **reason)
+/* Every check of a token not seen before; *out has its claims on ST_OK. */
+static st_status
+auth_verify(const auth_verifier *v, const char *tok, size_t len, long long now,
+    auth_claims *out, const char **reason)
 {
-	const char *dot1, *dot2;
+	const char *dot1, *dot2, *kid = NULL;
+	size_t kid_len = 0;
+	const keys_key *key;
 	json_object *json;
 	jwt_t *jwt = NULL;
 	st_status st;
 	int ok;
 
 	if (!auth_token_shape_ok(tok, len)) {
-		*reason = len > AUTH_TOKEN_MAX ? "token longer than 8 KiB"
-		    : "token is not three base64url segments";
+		*reason = "token is not three base64url segments";
 		return ST_INVALID_TOKEN;
 	}
 	dot1 = memchr(tok, '.', len);
@@ -334,17 +326,20 @@ auth_jwt(const keys_set *k, const auth_policy *p, const char *tok, size_t len,
 		*reason = "header is not a base64url JSON object";
 		return ST_INVALID_TOKEN;
 	}
-	st = auth_check_header(json, reason);
+	st = auth_check_header(json, &kid, &kid_len, reason);
+	key = st == ST_OK ? keys_pick(&v->keys, kid, kid_len, reason) : NULL;
 	json_object_put(json);
 	if (st != ST_OK)
 		return st;
+	if (key == NULL)
+		return ST_INVALID_TOKEN;
 	/* The key and its length are never NULL/0 here: that would make
 	 * jwt_decode succeed without verifying anything. */
-	if (k->pem == NULL || k->pem_len == 0) {
+	if (key->pem == NULL || key->pem_len == 0) {
 		*reason = "no key loaded";
 		return ST_INTERNAL_ERROR;
 	}
-	ok = jwt_decode(&jwt, tok, k->pem, (int)k->pem_len) == 0 &&
+	ok = jwt_decode(&jwt, tok, key->pem, (int)key->pem_len) == 0 &&
 	    jwt_get_alg(jwt) == JWT_ALG_RS256;
 	jwt_free(jwt);
 	if (!ok) {
@@ -356,7 +351,45 @@ auth_jwt(const keys_set *k, const auth_policy *p, const char *tok, size_t len,
 		*reason = "payload is not a base64url JSON object";
 		return ST_INVALID_TOKEN;
 	}
-	st = auth_check_claims(json, p, now, out, reason);
+	st = auth_check_claims(json, &v->policy, now, out, reason);
 	json_object_put(json);
 	return st;
+}
+
+st_status
+auth_jwt(auth_verifier *v, const char *tok, size_t len, long long now,
+    auth_caller *out, const char **reason)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	auth_claims claims, *hit;
+	st_status st;
+
+	if (len > AUTH_TOKEN_MAX) {
+		*reason = "token longer than 8 KiB";
+		return ST_INVALID_TOKEN;
+	}
+	if (v->cache != NULL) {
+		SHA256((const unsigned char *)tok, len, digest);
+		hit = cache_get(v->cache, digest);
+		out->cache = hit ? AUTH_CACHE_HIT : AUTH_CACHE_MISS;
+		/* Verified before, with the keys and policy in force now (a
+		 * reload empties the cache): only the clock has moved. */
+		if (hit != NULL) {
+			if ((st = auth_check_times(hit, &v->policy, now, reason)) != ST_OK) {
+				cache_remove(v->cache, digest);
+				return st;
+			}
+			memcpy(out->sub, hit->sub, sizeof(out->sub));
+			return ST_OK;
+		}
+	}
+	if ((st = auth_verify(v, tok, len, now, &claims, reason)) != ST_OK)
+		return st;
+	/* Only a token that passed every check is kept, until the moment
+	 * auth_check_times would refuse it. */
+	if (v->cache != NULL)
+		cache_put(v->cache, digest, &claims, claims.exp > LLONG_MAX - v->policy.leeway
+		    ? LLONG_MAX : claims.exp + v->policy.leeway, now);
+	memcpy(out->sub, claims.sub, sizeof(out->sub));
+	return ST_OK;
 }

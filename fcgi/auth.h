@@ -3,9 +3,15 @@
  * libjwt 1.10 checks the signature only, with whatever algorithm the
  * token names, so everything else is checked here, before and after it
  * (see NOTES-libjwt.md): the token's bytes and length, the header's alg,
- * typ and crit, and every claim. The checks on decoded JSON are pure and
- * exported for the tests; auth_jwt() runs them all in order.
- * Every refusal comes with a static reason for the log. */
+ * typ, crit and kid (which picks the key), and every claim. The checks on
+ * decoded JSON are pure and exported for the tests; auth_jwt() runs them
+ * all in order.
+ *
+ * A token that passed every check is kept in the verifier's cache under
+ * the SHA-256 of the whole token, until its exp + leeway; a later request
+ * with the same token re-checks only the time claims against its own
+ * clock. Refusals are never cached. Every refusal comes with a static
+ * reason for the log. */
 #ifndef RS_AUTH_H
 #define RS_AUTH_H
 
@@ -13,6 +19,7 @@
 
 #include <json.h>
 
+#include "cache.h"
 #include "keys.h"
 #include "status.h"
 
@@ -35,8 +42,12 @@ typedef struct {
 
 typedef enum { AUTH_NONE = 0, AUTH_JWT, AUTH_API_KEY } auth_kind;
 
+/* Whether a JWT was found in the cache of verified tokens, for the log. */
+typedef enum { AUTH_CACHE_OFF = 0, AUTH_CACHE_HIT, AUTH_CACHE_MISS } auth_cache_use;
+
 typedef struct {
 	auth_kind kind;
+	auth_cache_use cache;			/* JWT, when a cache is on */
 	char sub[AUTH_SUB_MAX + 1];		/* JWT: the verified sub */
 	char key_hash[AUTH_HASH_HEX + 1];	/* API key: lower-case hex SHA-256 */
 	char key_id[37];			/* API key: its id, once the query found it */
@@ -57,12 +68,32 @@ void auth_sha256_hex(const char *s, size_t len, char out[AUTH_HASH_HEX + 1]);
  * segments separated by exactly two dots. */
 int auth_token_shape_ok(const char *tok, size_t len);
 
-st_status auth_check_header(json_object *hdr, const char **reason);
+/* The claims a verified token keeps; its times are checked again on
+ * every use. */
+typedef struct {
+	long long exp, nbf, iat;
+	int has_nbf, has_iat;
+	char sub[AUTH_SUB_MAX + 1];
+} auth_claims;
+
+/* What verifies tokens in one worker; keys and cache are replaced
+ * together on a reload. */
+typedef struct {
+	keys_set keys;
+	auth_policy policy;
+	cache_table *cache;	/* verified tokens, or NULL for none */
+} auth_verifier;
+
+/* *kid is the header's kid (NULL when absent), pointing into hdr. */
+st_status auth_check_header(json_object *hdr, const char **kid,
+    size_t *kid_len, const char **reason);
 st_status auth_check_claims(json_object *claims, const auth_policy *p,
-    long long now, auth_caller *out, const char **reason);
+    long long now, auth_claims *out, const char **reason);
+st_status auth_check_times(const auth_claims *c, const auth_policy *p,
+    long long now, const char **reason);
 
 /* The whole check of one token; now is read by the caller per request. */
-st_status auth_jwt(const keys_set *k, const auth_policy *p, const char *tok,
-    size_t len, long long now, auth_caller *out, const char **reason);
+st_status auth_jwt(auth_verifier *v, const char *tok, size_t len,
+    long long now, auth_caller *out, const char **reason);
 
 #endif

@@ -29,7 +29,7 @@ static const struct cfg_setting cfg_table[] = {
 	{ "CLERK_JWT_KEY_FILE", CFG_TEXT, NULL, 0, 0, CFG_AT(jwt_key_file),
 	  "path to that PEM public key", 0, 0 },
 	{ "CLERK_JWKS_FILE", CFG_TEXT, NULL, 0, 0, CFG_AT(jwks_file),
-	  "path to a JWKS document (not supported by this version)", 0, 0 },
+	  "path to a JWKS document ({\"keys\":[...]}, RSA keys chosen by kid)", 0, 0 },
 	{ "CLERK_ISSUER", CFG_LIST, NULL, 0, 0, CFG_AT(issuer_buf),
 	  "comma-separated allowed iss values (unset: any)",
 	  CFG_AT(issuers), CFG_AT(nissuers) },
@@ -43,6 +43,8 @@ static const struct cfg_setting cfg_table[] = {
 	{ "DB_STATEMENT_TIMEOUT_MS", CFG_LONG, "3000", 10, 60000,
 	  CFG_AT(statement_timeout_ms),
 	  "longest a request waits for the query before answering 503", 0, 0 },
+	{ "TOKEN_CACHE_ENTRIES", CFG_LONG, "1024", 0, 65536, CFG_AT(token_cache_entries),
+	  "verified session tokens each worker keeps (0: verify every time)", 0, 0 },
 };
 
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
@@ -151,13 +153,6 @@ cfg_load(cfg_config *c, char *err, size_t errlen)
 			break;
 		}
 		}
-	}
-	/* Ignoring it would refuse every token signed by a key of the set. */
-	if (c->jwks_file != NULL) {
-		snprintf(err, errlen, "CLERK_JWKS_FILE is not supported by this "
-		    "version yet: unset it, and set CLERK_JWT_KEY (the PEM public "
-		    "key) or CLERK_JWT_KEY_FILE (a path to it)");
-		return -1;
 	}
 	return 0;
 }

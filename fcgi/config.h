@@ -19,6 +19,7 @@ typedef struct {
 	long leeway;
 	long connect_timeout;
 	long statement_timeout_ms;
+	long token_cache_entries;
 	/* comma-separated lists split into owned copies */
 	char *issuer_buf, *party_buf;
 	const char *issuers[CFG_LIST_MAX];

@@ -27,8 +27,8 @@ handler_walk(app_ctx *app, long long now, handler_result *h, vd_query *q,
 	st = auth_bearer(r->authorization, &h->caller, &token, &token_len, &h->reason);
 	if (st != ST_OK)
 		return st;
-	if (h->caller.kind == AUTH_JWT && (st = auth_jwt(&app->keys, &app->policy,
-	    token, token_len, now, &h->caller, &h->reason)) != ST_OK)
+	if (h->caller.kind == AUTH_JWT && (st = auth_jwt(&app->auth, token,
+	    token_len, now, &h->caller, &h->reason)) != ST_OK)
 		return st;
 	if (vd_query_build(r->workflow_id, r->workflow_id_len, r->workspace_id,
 	    r->query, q) > 0) {

@@ -8,20 +8,9 @@
 #ifndef RS_HANDLER_H
 #define RS_HANDLER_H
 
-#include "auth.h"
-#include "config.h"
-#include "db.h"
-#include "keys.h"
+#include "app.h"
 #include "render.h"
 #include "request.h"
-
-/* The one per-process context. */
-typedef struct {
-	cfg_config cfg;
-	keys_set keys;
-	auth_policy policy;
-	db_conn *db;
-} app_ctx;
 
 typedef struct {
 	req_request req;

@@ -27,7 +27,9 @@ main_usage(int fd)
 	    "\n"
 	    "Settings (environment variables):\n");
 	cfg_usage(fd);
-	dprintf(fd, "\nOne of CLERK_JWT_KEY or CLERK_JWT_KEY_FILE is required.\n");
+	dprintf(fd, "\nAt least one key source is required: CLERK_JWT_KEY or "
+	    "CLERK_JWT_KEY_FILE, and/or\nCLERK_JWKS_FILE. SIGHUP makes every worker "
+	    "read its keys again between requests.\n");
 }
 
 int
@@ -50,24 +52,8 @@ main(int argc, char **argv)
 		main_usage(2);
 		return 2;
 	}
-	if (cfg_load(&app.cfg, err, sizeof(err)) != 0 ||
-	    keys_load(app.cfg.jwt_key, app.cfg.jwt_key_file, &app.keys, err,
-	    sizeof(err)) != 0) {
+	if (app_init(&app, err, sizeof(err)) != 0) {
 		dprintf(2, "runs-summary: %s\n", err);
-		cfg_free(&app.cfg);
-		return 1;
-	}
-	app.policy.issuers = app.cfg.issuers;
-	app.policy.nissuers = app.cfg.nissuers;
-	app.policy.parties = app.cfg.parties;
-	app.policy.nparties = app.cfg.nparties;
-	app.policy.leeway = app.cfg.leeway;
-	app.db = db_new(app.cfg.database_url, (int)app.cfg.connect_timeout,
-	    (int)app.cfg.statement_timeout_ms, err, sizeof(err));
-	if (app.db == NULL) {
-		dprintf(2, "runs-summary: %s\n", err);
-		keys_free(&app.keys);
-		cfg_free(&app.cfg);
 		return 1;
 	}
 	/* A client gone before its answer must not kill the worker. */
@@ -81,8 +67,6 @@ main(int argc, char **argv)
 			rc = loop_cgi(&app);
 	} else
 		rc = loop_fastcgi(&app);
-	db_free(app.db);
-	keys_free(&app.keys);
-	cfg_free(&app.cfg);
+	app_free(&app);
 	return rc;
 }

@@ -35,6 +35,11 @@ void vd_format_utc(int64_t us, char out[VD_UTC_TEXT_MAX]);
  * digits. plus_is_space: form encoding, where '+' means ' '. */
 long vd_percent_decode(const char *in, size_t n, char *out, size_t cap, int plus_is_space);
 
+/* base64url without padding (RFC 7515): out has room for len * 3 / 4
+ * bytes. Returns the decoded length, or -1 for a byte outside the
+ * alphabet or an impossible length. */
+long vd_b64url_decode(const char *in, size_t len, unsigned char *out);
+
 typedef enum {
 	VD_FIELD_WORKFLOW_ID,
 	VD_FIELD_WORKSPACE_ID,

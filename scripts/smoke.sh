@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke-tests a deployed runs-summary:
 #   scripts/smoke.sh BASE_URL TOKEN WORKFLOW_ID [WORKSPACE_ID]
+# TOKEN is a Clerk session JWT or an API key (op_live_...).
 # One line per check; exits non-zero if any fails. Needs curl only.
 set -u
 [ $# -ge 3 ] || { echo "usage: $0 BASE_URL TOKEN WORKFLOW_ID [WORKSPACE_ID]" >&2; exit 2; }
@@ -28,7 +29,7 @@ ws_args=()
 
 fetch ok -H "Authorization: Bearer $token" -H "X-Request-Id: smoke-1" "${ws_args[@]}" "$url"
 check "reachable: $url" $? "$(cat "$tmp/ok.err" 2>/dev/null)"
-check "200 with a valid token" "$([ "$(status ok)" = 200 ]; echo $?)" "got $(status ok)"
+check "200 with a valid $([ "${token#op_}" != "$token" ] && echo "API key" || echo token)" "$([ "$(status ok)" = 200 ]; echo $?)" "got $(status ok)"
 check "data has every field" "$(grep -q '"data":{"total_runs":[0-9]*,"completed":[0-9]*,"failed":[0-9]*,"cancelled":[0-9]*,"pending":[0-9]*,"running":[0-9]*,"paused":[0-9]*,"pass_rate":[-0-9.e+null]*,"average_duration_seconds":[-0-9.e+null]*}' "$tmp/ok.b"; echo $?)" "$(head -c 300 "$tmp/ok.b")"
 check "meta echoes the request id" "$(grep -q '"meta":{"request_id":"smoke-1","timestamp":"[0-9-]*T[0-9:]*Z"}' "$tmp/ok.b"; echo $?)"
 check "Content-Type: application/json" "$([ "$(header ok Content-Type)" = application/json ]; echo $?)" "$(header ok Content-Type)"

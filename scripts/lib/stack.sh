@@ -5,8 +5,12 @@
 #   stack.sh pg-stop DIR | pg-start DIR
 # After `up`, DIR/env holds shell assignments for what it started:
 # DATABASE_URL, RS_BASE_URL, RS_SOCKET, RS_KEY (private PEM for
-# tests/tools/mint-token), RS_PUBKEY, RS_WORKER_PIDS, RS_NGINX_PID.
+# tests/tools/mint-token), RS_PUBKEY, RS_API_KEY (a demo API key),
+# RS_WORKER_PIDS, RS_NGINX_PID.
 # PostgreSQL listens on a unix socket in DIR only, nginx on 127.0.0.1.
+# The workers verify tokens with DIR/dev-key.pub, or with the file named
+# by RS_STACK_KEY_FILE (empty: no PEM); the rest of their settings come
+# from the environment (CLERK_JWKS_FILE, TOKEN_CACHE_ENTRIES, ...).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -80,6 +84,17 @@ up() {
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/seed-demo.sql" >/dev/null
   echo "DATABASE_URL='$url'" >> "$dir/env"
 
+  # A demo API key for the demo workspace, new for every stack; only its
+  # hash goes into the database, as the OnePin API stores keys.
+  local apikey
+  apikey=op_live_$(od -An -N64 -tu1 /dev/urandom |
+    awk '{for (i = 1; i <= NF; i++) printf "%c", substr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", $i % 62 + 1, 1)}' |
+    head -c 32)
+  psql "$url" -q -v ON_ERROR_STOP=1 -c "INSERT INTO api_keys (workspace_id, key_hash, scopes)
+    VALUES ('7a1e0c52-5d0b-4c1e-9a57-1f2a3b4c5d6e',
+            '$(printf %s "$apikey" | sha256sum | cut -d' ' -f1)', '{workflows:read}')" >/dev/null
+  echo "RS_API_KEY='$apikey'" >> "$dir/env"
+
   # A dev RSA key pair: the workers verify with the public half.
   [ -f "$dir/dev-key.pem" ] ||
     "$RS_ROOT/tests/tools/mint-token" --genkey "$dir/dev-key.pem" "$dir/dev-key.pub"
@@ -97,7 +112,7 @@ up() {
   # /dev/null, so each worker's log goes to a file through sh.
   local sock="$dir/runs-summary.sock" pid
   rm -f "$sock" "$dir/workers.pid"
-  DATABASE_URL=$url CLERK_JWT_KEY_FILE="$dir/dev-key.pub" \
+  DATABASE_URL=$url CLERK_JWT_KEY_FILE="${RS_STACK_KEY_FILE-$dir/dev-key.pub}" \
     ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:log_path=$dir/asan" \
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$dir/asan" \
     spawn-fcgi -F "$workers" -s "$sock" -M 0600 -P "$dir/workers.pid" -- \

@@ -740,6 +740,15 @@ def test_smoke_script_passes_against_this_stack():
     eq(out.returncode, 0, "smoke.sh exit status; output:\n" + out.stdout + out.stderr)
 
 
+def test_smoke_script_passes_with_the_demo_api_key():
+    demo_wf, demo_ws = "3f2b8c1d-9e4a-4b7c-8d6e-5a4b3c2d1e0f", "7a1e0c52-5d0b-4c1e-9a57-1f2a3b4c5d6e"
+    out = subprocess.run([os.path.join(ROOT, "scripts/smoke.sh"), "http://" + LISTEN,
+                          S.env["RS_API_KEY"], demo_wf, demo_ws],
+                         capture_output=True, text=True, timeout=60)
+    eq(out.returncode, 0, "smoke.sh exit status; output:\n" + out.stdout + out.stderr)
+    ok("ok   200 with a valid API key" in out.stdout, "smoke.sh names the API key")
+
+
 def test_smoke_script_fails_with_a_bad_token():
     out = subprocess.run([os.path.join(ROOT, "scripts/smoke.sh"), "http://" + LISTEN, "x.y.z",
                           WF], capture_output=True, text=True, timeout=60)

@@ -4,13 +4,15 @@ environment (SPEC.md "Running modes"), against a real PostgreSQL.
 
 usage: test_cgi.py STATE_DIR BINARY
 """
+import json
 import os
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import collect, eq, main_exit, mint, ok, read_env, run_tests, stack_up  # noqa: E402
+from harness import (MINT, collect, eq, main_exit, mint, ok, read_env, run_tests,  # noqa: E402
+                     stack_up)
 
 STATE, BINARY = sys.argv[1], sys.argv[2]
 stack_up(STATE, "--db-only")
@@ -142,7 +144,8 @@ def test_start_refused_without_a_key_source():
     p = cgi(drop=("CLERK_JWT_KEY_FILE",))
     eq(p.returncode, 1, "exit status")
     eq(p.stdout, b"", "no response")
-    ok(b"CLERK_JWT_KEY" in p.stderr and b"CLERK_JWT_KEY_FILE" in p.stderr, p.stderr)
+    for var in (b"CLERK_JWT_KEY ", b"CLERK_JWT_KEY_FILE", b"CLERK_JWKS_FILE"):
+        ok(var in p.stderr, p.stderr)
 
 
 def test_start_refused_with_a_key_that_is_not_a_public_pem():
@@ -152,15 +155,95 @@ def test_start_refused_with_a_key_that_is_not_a_public_pem():
     p = cgi({"CLERK_JWT_KEY": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n"},
             drop=("CLERK_JWT_KEY_FILE",))
     eq(p.returncode, 1, "garbage PEM")
-    ok(b"not a PEM RSA public key" in p.stderr, p.stderr)
+    ok(b"CLERK_JWT_KEY: not an RSA public key" in p.stderr, p.stderr)
+
+# ---- a PEM and a JWKS together (SPEC.md "Authentication") ------------------
+
+KEY_A = os.path.join(STATE, "jwks-a.pem")
+subprocess.run([MINT, "--genkey", KEY_A, KEY_A + ".pub"], check=True)
+JWK_A = json.loads(subprocess.run([MINT, "--jwk", KEY_A + ".pub", "ins_a"], check=True,
+                                  capture_output=True, text=True).stdout)
 
 
-def test_start_refused_with_jwks_names_the_variables():
-    # Not supported yet: refusing beats ignoring it and failing its tokens.
-    for drop in (("CLERK_JWT_KEY_FILE",), ()):
-        p = cgi({"CLERK_JWKS_FILE": "/tmp/jwks.json"}, drop=drop)
-        eq(p.returncode, 1, "exit status")
-        ok(b"CLERK_JWT_KEY" in p.stderr and b"CLERK_JWKS_FILE" in p.stderr, p.stderr)
+def jwks_file(name, content):
+    path = os.path.join(STATE, name)
+    with open(path, "w") as f:
+        f.write(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+JWKS_A = jwks_file("jwks-a.json", {"keys": [JWK_A]})
+
+
+def cgi_status(token, extra=None, drop=()):
+    env = {"HTTP_AUTHORIZATION": "Bearer " + token}
+    env.update(extra or {})
+    p = cgi(env, drop=drop)
+    eq(p.returncode, 0, "exit status; stderr: %r" % p.stderr[-300:])
+    return parse(p)[0]
+
+
+OK, REFUSED = "Status: 200 OK", "Status: 401 Unauthorized"
+
+
+def test_pem_and_jwks_kid_in_set_uses_the_set_key():
+    eq(cgi_status(mint(KEY_A, "--kid", "ins_a"), {"CLERK_JWKS_FILE": JWKS_A}), OK, "A by kid")
+
+
+def test_pem_and_jwks_without_kid_uses_the_pem():
+    both = {"CLERK_JWKS_FILE": JWKS_A}
+    eq(cgi_status(TOKEN, both), OK, "PEM token without kid")
+    eq(cgi_status(mint(KEY_A), both), REFUSED, "set key without kid is checked by the PEM")
+
+
+def test_pem_and_jwks_unknown_kid_uses_the_pem():
+    both = {"CLERK_JWKS_FILE": JWKS_A}
+    eq(cgi_status(mint(ENV["RS_KEY"], "--kid", "ins_other"), both), OK, "PEM, unknown kid")
+    eq(cgi_status(mint(KEY_A, "--kid", "ins_other"), both), REFUSED, "A under unknown kid")
+
+
+def test_pem_alone_ignores_kid():
+    eq(cgi_status(mint(ENV["RS_KEY"], "--kid", "ins_anything")), OK, "kid ignored")
+
+
+def test_jwks_alone_starts_and_needs_kid():
+    only = {"CLERK_JWKS_FILE": JWKS_A}
+    eq(cgi_status(mint(KEY_A, "--kid", "ins_a"), only, drop=("CLERK_JWT_KEY_FILE",)), OK,
+       "JWKS only, right kid")
+    eq(cgi_status(mint(KEY_A), only, drop=("CLERK_JWT_KEY_FILE",)), REFUSED, "no kid")
+
+
+def start_refused(content, message):
+    path = jwks_file("bad.json", content) if content is not None else STATE + "/none.json"
+    p = cgi({"CLERK_JWKS_FILE": path}, drop=("CLERK_JWT_KEY_FILE",))
+    eq(p.returncode, 1, "exit status")
+    eq(p.stdout, b"", "no response")
+    want = ("runs-summary: CLERK_JWKS_FILE %s: %s" % (path, message)).encode()
+    last = p.stderr.rstrip(b"\n").split(b"\n")[-1]
+    ok(last.startswith(want), "stderr %r, want its last line to start with %r"
+       % (p.stderr, want))
+
+
+def test_start_refused_with_a_malformed_jwks_naming_file_and_problem():
+    start_refused('{"keys": [', "not a JSON document")
+    start_refused("[]", 'not a JWKS: expected {"keys": [...]}')
+    start_refused({"keys": {}}, 'not a JWKS')
+    start_refused({"keys": ["x"]}, "keys[0] is not an object")
+    start_refused({"keys": [{**JWK_A, "kid": ""}]}, "keys[0]: an RSA key needs a kid")
+    start_refused({"keys": [JWK_A, JWK_A]}, 'keys[1]: kid "ins_a" appears twice')
+    start_refused({"keys": [{**JWK_A, "n": "!!"}]}, 'keys[0] (kid "ins_a"): n and e are not')
+    start_refused({"keys": [{"kty": "EC", "kid": "e"}]}, "no RSA signing key in it")
+    start_refused(None, "No such file or directory")
+
+
+def test_start_logs_skipped_jwks_keys():
+    doc = {"keys": [{"kty": "oct", "kid": "hmac_1", "k": "c2VjcmV0"},
+                    {**JWK_A, "kid": "enc_1", "use": "enc"}, JWK_A]}
+    p = cgi({"CLERK_JWKS_FILE": jwks_file("mixed.json", doc),
+             "HTTP_AUTHORIZATION": "Bearer " + mint(KEY_A, "--kid", "ins_a")})
+    eq(parse(p)[0], OK, "the RSA key still works")
+    ok(b'event=jwks_key_skipped kid="hmac_1" reason="kty is not RSA"' in p.stderr, p.stderr)
+    ok(b'event=jwks_key_skipped kid="enc_1" reason="use is not sig"' in p.stderr, p.stderr)
 
 
 def test_start_refused_with_an_empty_issuer_or_party_list():

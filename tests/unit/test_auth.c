@@ -283,11 +283,12 @@ static void
 header_is(const char *json, st_status want)
 {
 	json_object *o = json_tokener_parse(json);
-	const char *reason = NULL;
+	const char *reason = NULL, *kid;
+	size_t kid_len;
 	st_status st;
 
 	ck_assert_msg(o != NULL, "test JSON does not parse: %s", json);
-	st = auth_check_header(o, &reason);
+	st = auth_check_header(o, &kid, &kid_len, &reason);
 	json_object_put(o);
 	if (st != ST_OK)
 		ck_assert_ptr_nonnull(reason);
@@ -383,16 +384,16 @@ END_TEST
 /* ---- claims -------------------------------------------------------- */
 
 static st_status
-claims_p(const auth_policy *p, long long now, auth_caller *out, const char *fmt, ...)
+claims_p(const auth_policy *p, long long now, auth_claims *out, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static st_status
-claims_p(const auth_policy *p, long long now, auth_caller *out, const char *fmt, ...)
+claims_p(const auth_policy *p, long long now, auth_claims *out, const char *fmt, ...)
 {
 	char json[2048];
 	json_object *o;
 	const char *reason = NULL;
-	auth_caller scratch;
+	auth_claims scratch;
 	st_status st;
 	va_list ap;
 	int n;
@@ -445,7 +446,7 @@ time_claim_extremes(const char *name)
 
 START_TEST(test_claims_accept_clerk_session)
 {
-	auth_caller c;
+	auth_claims c;
 
 	memset(&c, 'x', sizeof(c));
 	ck_assert_int_eq(claims_p(&open_policy, NOW, &c,
@@ -639,7 +640,7 @@ END_TEST
 
 START_TEST(test_claims_sub_is_copied)
 {
-	auth_caller c;
+	auth_claims c;
 
 	ck_assert_int_eq(claims_p(&open_policy, NOW, &c,
 	    "{\"sub\":\"user_2NNEqL2nrIRdJ194ndJqAHwEfxC\",\"exp\":%lld}", NOW + 60), ST_OK);
@@ -690,7 +691,7 @@ END_TEST
 
 START_TEST(test_claims_sub_accepts_utf8)
 {
-	auth_caller c;
+	auth_claims c;
 
 	ck_assert_int_eq(claims_p(&open_policy, NOW, &c,
 	    "{\"sub\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\u00e9\",\"exp\":%lld}",
@@ -702,7 +703,7 @@ END_TEST
 START_TEST(test_claims_sub_of_256_bytes_accepted)
 {
 	char sub[AUTH_SUB_MAX + 1];
-	auth_caller c;
+	auth_claims c;
 
 	memset(sub, 's', AUTH_SUB_MAX);
 	sub[AUTH_SUB_MAX] = '\0';
@@ -766,7 +767,8 @@ jwt_setup(void)
 	pub_pem[n] = '\0';
 	pub_pem_len = (size_t)n;
 	BIO_free(bio);
-	ck_assert_msg(keys_load(pub_pem, NULL, &keys, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(keys_load(&(keys_sources){ pub_pem, NULL, NULL }, &keys, NULL,
+	    err, sizeof(err)) == 0, "%s", err);
 }
 
 static void
@@ -859,10 +861,10 @@ mint_valid(const char *hdr, enum sign_kind kind, EVP_PKEY *key)
 static st_status
 jwt_check(const keys_set *k, const char *tok, const char **reason, auth_caller *c)
 {
-	const auth_policy p = { issuers, 2, parties, 2, 5 };
+	auth_verifier v = { *k, { issuers, 2, parties, 2, 5 }, NULL };
 
 	*reason = NULL;
-	return auth_jwt(k, &p, tok, strlen(tok), NOW, c, reason);
+	return auth_jwt(&v, tok, strlen(tok), NOW, c, reason);
 }
 
 /* jwt_check of tok against k gives status want, and reason unless NULL. */
@@ -1082,10 +1084,10 @@ END_TEST
 
 START_TEST(test_jwt_without_key_never_accepts)
 {
-	const keys_set none = { NULL, 0 };
+	const keys_set none = { { NULL, NULL, 0 }, NULL, 0, 0 };
 	char *tok = mint_valid(RS256_HDR, SIGN_RS256, key_a);
 
-	jwt_is(&none, tok, ST_INTERNAL_ERROR, NULL);
+	jwt_is(&none, tok, ST_INVALID_TOKEN, "token's kid is not in the key set");
 	free(tok);
 }
 END_TEST

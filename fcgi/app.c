@@ -1,0 +1,80 @@
+/* app.c: building, reloading and freeing the per-process context. */
+#include "app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+static void
+app_log_skipped(const char *kid, const char *why)
+{
+	char safe[KEYS_KID_MAX + 1];
+
+	log_line("event=jwks_key_skipped kid=\"%s\" reason=\"%s\"",
+	    kid ? log_safe(kid, safe, sizeof(safe)) : "", why);
+}
+
+static int
+app_load_keys(const cfg_config *c, keys_set *k, char *err, size_t errlen)
+{
+	keys_sources src = { c->jwt_key, c->jwt_key_file, c->jwks_file };
+
+	return keys_load(&src, k, app_log_skipped, err, errlen);
+}
+
+int
+app_init(app_ctx *a, char *err, size_t errlen)
+{
+	auth_policy *p = &a->auth.policy;
+
+	memset(a, 0, sizeof(*a));
+	if (cfg_load(&a->cfg, err, errlen) != 0)
+		goto fail;
+	if (app_load_keys(&a->cfg, &a->auth.keys, err, errlen) != 0)
+		goto fail;
+	p->issuers = a->cfg.issuers;
+	p->nissuers = a->cfg.nissuers;
+	p->parties = a->cfg.parties;
+	p->nparties = a->cfg.nparties;
+	p->leeway = a->cfg.leeway;
+	if (a->cfg.token_cache_entries > 0 && (a->auth.cache =
+	    cache_new((size_t)a->cfg.token_cache_entries, sizeof(auth_claims))) == NULL) {
+		snprintf(err, errlen, "out of memory for TOKEN_CACHE_ENTRIES=%ld",
+		    a->cfg.token_cache_entries);
+		goto fail;
+	}
+	a->db = db_new(a->cfg.database_url, (int)a->cfg.connect_timeout,
+	    (int)a->cfg.statement_timeout_ms, err, errlen);
+	if (a->db == NULL)
+		goto fail;
+	return 0;
+fail:
+	app_free(a);
+	return -1;
+}
+
+int
+app_reload_keys(app_ctx *a, char *err, size_t errlen)
+{
+	keys_set fresh;
+
+	if (app_load_keys(&a->cfg, &fresh, err, errlen) != 0)
+		return -1;
+	keys_free(&a->auth.keys);
+	a->auth.keys = fresh;
+	/* Tokens verified with a key that may be gone must be checked again. */
+	if (a->auth.cache != NULL)
+		cache_clear(a->auth.cache);
+	return 0;
+}
+
+void
+app_free(app_ctx *a)
+{
+	db_free(a->db);
+	cache_free(a->auth.cache);
+	keys_free(&a->auth.keys);
+	cfg_free(&a->cfg);
+	memset(a, 0, sizeof(*a));
+}
