@@ -144,7 +144,8 @@ END_TEST
 static const char *const cfg_vars[] = { "DATABASE_URL", "CLERK_JWT_KEY",
     "CLERK_JWT_KEY_FILE", "CLERK_JWKS_FILE", "CLERK_ISSUER",
     "CLERK_AUTHORIZED_PARTIES", "JWT_LEEWAY_SECONDS",
-    "DB_CONNECT_TIMEOUT_SECONDS", "DB_STATEMENT_TIMEOUT_MS" };
+    "DB_CONNECT_TIMEOUT_SECONDS", "DB_STATEMENT_TIMEOUT_MS",
+    "TOKEN_CACHE_ENTRIES" };
 
 static void
 clear_env(void)
@@ -183,6 +184,7 @@ START_TEST(test_load_defaults)
 	ck_assert_int_eq(c.leeway, 5);
 	ck_assert_int_eq(c.connect_timeout, 2);
 	ck_assert_int_eq(c.statement_timeout_ms, 3000);
+	ck_assert_int_eq(c.token_cache_entries, 1024);
 	ck_assert_ptr_null(c.database_url);
 	ck_assert_uint_eq(c.nissuers, 0);
 	ck_assert_uint_eq(c.nparties, 0);
@@ -244,6 +246,35 @@ START_TEST(test_load_bad_number_names_the_variable)
 }
 END_TEST
 
+START_TEST(test_load_token_cache_entries_bounds)
+{
+	char err[256] = "";
+	cfg_config c;
+
+	setenv("TOKEN_CACHE_ENTRIES", "0", 1);
+	load_ok(&c);
+	ck_assert_int_eq(c.token_cache_entries, 0);
+	cfg_free(&c);
+	setenv("TOKEN_CACHE_ENTRIES", "65536", 1);
+	load_ok(&c);
+	ck_assert_int_eq(c.token_cache_entries, 65536);
+	cfg_free(&c);
+	load_refused("TOKEN_CACHE_ENTRIES", "65537", err, sizeof(err));
+	ck_assert_str_eq(err, "TOKEN_CACHE_ENTRIES must be a whole number from 0 to 65536");
+}
+END_TEST
+
+START_TEST(test_load_jwks_file_is_a_setting)
+{
+	cfg_config c;
+
+	setenv("CLERK_JWKS_FILE", "/etc/runs-summary/jwks.json", 1);
+	load_ok(&c);
+	ck_assert_str_eq(c.jwks_file, "/etc/runs-summary/jwks.json");
+	cfg_free(&c);
+}
+END_TEST
+
 START_TEST(test_load_too_many_list_items_is_error)
 {
 	char many[CFG_LIST_MAX * 3 + 8];
@@ -293,6 +324,8 @@ config_suite(void)
 	tcase_add_test(e, test_load_reads_leeway_and_lists);
 	tcase_add_test(e, test_load_bad_number_names_the_variable);
 	tcase_add_test(e, test_load_too_many_list_items_is_error);
+	tcase_add_test(e, test_load_token_cache_entries_bounds);
+	tcase_add_test(e, test_load_jwks_file_is_a_setting);
 	suite_add_tcase(s, e);
 	return s;
 }
