@@ -114,8 +114,7 @@ auth_segment_json(const char *seg, size_t len)
 }
 
 st_status
-auth_check_header(json_object *hdr, const char **kid, size_t *kid_len,
-    const char **reason)
+auth_check_header(json_object *hdr, const char **reason)
 {
 	json_object *v;
 
@@ -137,18 +136,21 @@ auth_check_header(json_object *hdr, const char **kid, size_t *kid_len,
 		*reason = "header has crit";
 		return ST_INVALID_TOKEN;
 	}
-	*kid = NULL;
-	if (json_object_object_get_ex(hdr, "kid", &v)) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) <= 0 ||
-		    json_object_get_string_len(v) > KEYS_KID_MAX) {
-			*reason = "header kid is not a string of 1 to 256 bytes";
-			return ST_INVALID_TOKEN;
-		}
-		*kid = json_object_get_string(v);
-		*kid_len = (size_t)json_object_get_string_len(v);
-	}
 	return ST_OK;
+}
+
+const char *
+auth_header_kid(json_object *hdr, size_t *len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(hdr, "kid", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) <= 0 ||
+	    json_object_get_string_len(v) > KEYS_KID_MAX)
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
 }
 
 static int
@@ -303,12 +305,13 @@ auth_check_claims(json_object *claims, const auth_policy *p, long long now,
 	return ST_OK;
 }
 
-/* Every check of a token not seen before; *out has its claims on ST_OK. */
+/* Every check of a well-shaped token not seen before; *out has its
+ * claims on ST_OK. */
 static st_status
 auth_verify(const auth_verifier *v, const char *tok, size_t len, long long now,
     auth_claims *out, const char **reason)
 {
-	const char *dot1, *dot2, *kid = NULL;
+	const char *dot1, *dot2, *kid;
 	size_t kid_len = 0;
 	const keys_key *key;
 	json_object *json;
@@ -316,17 +319,14 @@ auth_verify(const auth_verifier *v, const char *tok, size_t len, long long now,
 	st_status st;
 	int ok;
 
-	if (!auth_token_shape_ok(tok, len)) {
-		*reason = "token is not three base64url segments";
-		return ST_INVALID_TOKEN;
-	}
 	dot1 = memchr(tok, '.', len);
 	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - tok));
 	if ((json = auth_segment_json(tok, (size_t)(dot1 - tok))) == NULL) {
 		*reason = "header is not a base64url JSON object";
 		return ST_INVALID_TOKEN;
 	}
-	st = auth_check_header(json, &kid, &kid_len, reason);
+	st = auth_check_header(json, reason);
+	kid = auth_header_kid(json, &kid_len);
 	key = st == ST_OK ? keys_pick(&v->keys, kid, kid_len, reason) : NULL;
 	json_object_put(json);
 	if (st != ST_OK)
@@ -364,8 +364,9 @@ auth_jwt(auth_verifier *v, const char *tok, size_t len, long long now,
 	auth_claims claims, *hit;
 	st_status st;
 
-	if (len > AUTH_TOKEN_MAX) {
-		*reason = "token longer than 8 KiB";
+	if (!auth_token_shape_ok(tok, len)) {
+		*reason = len > AUTH_TOKEN_MAX ? "token longer than 8 KiB"
+		    : "token is not three base64url segments";
 		return ST_INVALID_TOKEN;
 	}
 	if (v->cache != NULL) {

@@ -84,15 +84,18 @@ typedef struct {
 	cache_table *cache;	/* verified tokens, or NULL for none */
 } auth_verifier;
 
-/* *kid is the header's kid (NULL when absent), pointing into hdr. */
-st_status auth_check_header(json_object *hdr, const char **kid,
-    size_t *kid_len, const char **reason);
+st_status auth_check_header(json_object *hdr, const char **reason);
+/* The header's kid when it is a string of 1 to KEYS_KID_MAX bytes, else
+ * NULL: a kid of another shape names no key of a set, so it is treated
+ * as absent (and ignored with a single PEM, as Clerk's SDK does). */
+const char *auth_header_kid(json_object *hdr, size_t *len);
 st_status auth_check_claims(json_object *claims, const auth_policy *p,
     long long now, auth_claims *out, const char **reason);
 st_status auth_check_times(const auth_claims *c, const auth_policy *p,
     long long now, const char **reason);
 
-/* The whole check of one token; now is read by the caller per request. */
+/* The whole check of one token, tok[0..len) with tok[len] == '\0' (libjwt
+ * reads to the NUL); now is read by the caller per request. */
 st_status auth_jwt(auth_verifier *v, const char *tok, size_t len,
     long long now, auth_caller *out, const char **reason);
 

@@ -74,17 +74,36 @@ keys_unescape(const char *value, size_t *len)
 	return buf;
 }
 
-/* NULL when the key is what a token may be verified with, else why not. */
+/* NULL when the key is what a token may be verified with, else why not.
+ * OpenSSL's public-key check refuses an exponent of 0, 1 or an even one
+ * (with e = 1 anyone could forge a signature); the bounds on e and n keep
+ * one verification cheap, since strangers choose how many we make. */
 static const char *
 keys_check_rsa(EVP_PKEY *pk)
 {
+	EVP_PKEY_CTX *ctx;
+	BIGNUM *e = NULL;
+	int ok, ebits;
+
 	if (pk == NULL)
 		return "not an RSA public key";
 	if (EVP_PKEY_base_id(pk) != EVP_PKEY_RSA)
 		return "not an RSA key";
 	if (EVP_PKEY_get_bits(pk) < KEYS_RSA_MIN_BITS)
 		return "RSA key shorter than 2048 bits";
-	return NULL;
+	if (EVP_PKEY_get_bits(pk) > KEYS_RSA_MAX_BITS)
+		return "RSA key longer than 8192 bits";
+	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		return "RSA key without an exponent";
+	ebits = BN_num_bits(e);
+	BN_free(e);
+	if (ebits > 32)
+		return "RSA exponent larger than 32 bits";
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? NULL : "not a valid RSA public key (OpenSSL's check: an odd "
+	    "modulus, an odd exponent above 1)";
 }
 
 /* The PEM text libjwt wants for a parsed key; NULL on failure. */
@@ -316,7 +335,6 @@ keys_parse_jwks(const char *json, size_t len, keys_set *k, keys_skip_fn skip,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	k->has_jwks = 1;
 	for (i = 0; i < n; i++)
 		if (keys_add_jwk(json_object_array_get_idx(keys, i), i, k, skip,
 		    err, errlen) < 0)
@@ -387,8 +405,8 @@ keys_pick(const keys_set *k, const char *kid, size_t kid_len, const char **reaso
 				return &k->set[i];
 	if (k->single.pem != NULL)
 		return &k->single;
-	*reason = kid == NULL ? "token has no kid, and there is no single PEM key"
-	    : "token's kid is not in the key set";
+	*reason = kid == NULL ? "token has no usable kid, and there is no single "
+	    "PEM key" : "token's kid is not in the key set";
 	return NULL;
 }
 

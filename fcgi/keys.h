@@ -7,7 +7,8 @@
  *  - a JWKS document, CLERK_JWKS_FILE, as Clerk publishes it at
  *    /.well-known/jwks.json: its RSA signing keys, each chosen by kid.
  * Every key is checked with OpenSSL when it is loaded (an RSA public key
- * of at least 2048 bits), so a bad key stops the program at start-up or
+ * of 2048 to 8192 bits that passes OpenSSL's public-key check, exponent
+ * of at most 32 bits), so a bad key stops the program at start-up or
  * is refused at a reload, never met by a request. Loading builds a new
  * set and touches nothing else, so a failed reload keeps the old one. */
 #ifndef RS_KEYS_H
@@ -18,6 +19,7 @@
 #define KEYS_KID_MAX 256
 #define KEYS_SET_MAX 64
 #define KEYS_RSA_MIN_BITS 2048
+#define KEYS_RSA_MAX_BITS 8192
 
 typedef struct {
 	char *kid;		/* NULL for the single PEM */
@@ -29,7 +31,6 @@ typedef struct {
 	keys_key single;	/* pem is NULL when no PEM is configured */
 	keys_key *set;		/* the JWKS keys, NULL when none */
 	size_t nset;
-	int has_jwks;
 } keys_set;
 
 typedef struct {

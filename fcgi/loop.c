@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,52 +109,104 @@ loop_on_signal(int sig)
 static void
 loop_reload_keys(app_ctx *app)
 {
-	char err[512];
+	char err[512], safe[512];
 
 	loop_reload = 0;
 	if (app_reload_keys(app, err, sizeof(err)) != 0)
 		log_line("event=keys_reload_failed reason=\"%s; the old keys stay in "
-		    "force\"", err);
+		    "force\"", log_safe(err, safe, sizeof(safe)));
 	else
 		log_line("event=keys_reloaded pem=%s jwks_keys=%zu",
 		    app->auth.keys.single.pem ? "yes" : "no", app->auth.keys.nset);
 }
 
-/* SIGHUP, SIGTERM and SIGINT stay blocked except while the worker waits
- * for a connection, so that they act between requests only: no request
- * is cut short, and no read or write inside libfcgi or libpq ever sees
- * EINTR. The listening socket is made non-blocking and watched with
- * epoll_pwait, which unblocks them atomically for the wait; a worker
+/* What the loop needs to wait for a request with the stop and reload
+ * signals blocked everywhere else. */
+struct loop_waiter {
+	int ep;			/* epoll set holding the listening socket */
+	sigset_t block;		/* the signals the loop handles */
+	sigset_t waitmask;	/* the mask while waiting: those unblocked */
+};
+
+static const int loop_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+#define LOOP_NSIGNALS (sizeof(loop_signals) / sizeof(loop_signals[0]))
+
+/* A failed accept is retried; this many in a row means the worker is
+ * broken, and exiting lets a supervisor start a sound one. */
+#define LOOP_ACCEPT_FAILURES_MAX 100
+
+/* SIGHUP, SIGTERM, SIGINT and SIGUSR1 (libfcgi's own stop signal, taken
+ * over here before FCGX_Init installs its handler) stay blocked except
+ * while the worker waits, so that they act between requests only: no
+ * request is cut short, and no read or write inside libfcgi or libpq
+ * ever sees EINTR. The listening socket is made non-blocking and watched
+ * with epoll_pwait, which unblocks them atomically for the wait; a worker
  * that loses the race for a connection gets EAGAIN and waits again. */
 static int
-loop_prepare(sigset_t *waitmask, int *ep)
+loop_prepare(struct loop_waiter *w)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	struct sigaction sa;
-	sigset_t block;
 	size_t i;
 	int fl;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = loop_on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaddset(&block, sigs[i]);
-		sigaddset(&sa.sa_mask, sigs[i]);
+	sigemptyset(&w->block);
+	for (i = 0; i < LOOP_NSIGNALS; i++) {
+		sigaddset(&w->block, loop_signals[i]);
+		sigaddset(&sa.sa_mask, loop_signals[i]);
 	}
-	if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0)
+	if (sigprocmask(SIG_BLOCK, &w->block, &w->waitmask) != 0)
 		return -1;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigdelset(waitmask, sigs[i]) != 0 || sigaction(sigs[i], &sa, NULL) != 0)
+	for (i = 0; i < LOOP_NSIGNALS; i++)
+		if (sigdelset(&w->waitmask, loop_signals[i]) != 0 ||
+		    sigaction(loop_signals[i], &sa, NULL) != 0)
 			return -1;
 	if ((fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL)) < 0 ||
 	    fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK) != 0)
 		return -1;
-	if ((*ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	return epoll_ctl(*ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev);
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev);
+}
+
+/* Runs the handlers of signals that arrived during the last request. A
+ * wait that finds a connection already queued returns at once without
+ * delivering them, so under steady load this is the only place they get
+ * through. */
+static void
+loop_take_signals(const struct loop_waiter *w)
+{
+	sigprocmask(SIG_SETMASK, &w->waitmask, NULL);
+	sigprocmask(SIG_BLOCK, &w->block, NULL);
+}
+
+/* Waits, with the signals unblocked, until there is something to accept:
+ * a new connection, or the next request on a connection libfcgi keeps
+ * open (when nginx sets FCGI_KEEP_CONN). 0, or -1 when a signal (or an
+ * error) ended the wait. */
+static int
+loop_wait(const struct loop_waiter *w, int kept_fd)
+{
+	struct epoll_event ev;
+	struct pollfd pfd = { kept_fd, POLLIN, 0 };
+	int n;
+
+	n = kept_fd >= 0 ? ppoll(&pfd, 1, NULL, &w->waitmask)
+	    : epoll_pwait(w->ep, &ev, 1, -1, &w->waitmask);
+	if (n < 0 && errno != EINTR) {
+		log_line("event=wait_failed errno=%d", errno);
+		usleep(10000);
+	}
+	return n < 0 ? -1 : 0;
+}
+
+static const char *
+loop_signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGUSR1 ? "SIGUSR1" : "SIGTERM";
 }
 
 int
@@ -161,62 +214,58 @@ loop_fastcgi(app_ctx *app)
 {
 	FCGX_Request rq;
 	handler_result *h = malloc(sizeof(*h));
-	sigset_t waitmask;
-	int ep = -1;
+	struct loop_waiter w = { .ep = -1 };
+	int failures = 0, rc = 0;
 
-	if (h == NULL || loop_prepare(&waitmask, &ep) != 0 || FCGX_Init() != 0 ||
+	if (h == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, FCGI_LISTENSOCK_FILENO, 0) != 0) {
 		log_line("event=start_failed reason=\"FastCGI initialisation failed: %s\"",
 		    strerror(errno));
-		if (ep >= 0)
-			close(ep);
-		free(h);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	log_line("event=worker_ready");
 	for (;;) {
-		struct epoll_event ev;
-		int rc;
+		int ac;
 
+		loop_take_signals(&w);
 		if (loop_reload)
 			loop_reload_keys(app);
-		if (loop_stop_signal)
+		if (loop_stop_signal) {
+			log_line("event=worker_exit reason=\"%s\"",
+			    loop_signal_name(loop_stop_signal));
 			break;
-		if (epoll_pwait(ep, &ev, 1, -1, &waitmask) < 0) {
-			if (errno != EINTR) {
-				log_line("event=wait_failed errno=%d", errno);
-				usleep(10000);
+		}
+		if (loop_wait(&w, rq.ipcFd) != 0)
+			continue;
+		ac = FCGX_Accept_r(&rq);
+		if (ac == -EAGAIN || ac == -EWOULDBLOCK)
+			continue;
+		if (ac < 0) {
+			/* A connection reset before its first record, no free
+			 * descriptor for a moment: retried, but not for ever. A
+			 * listening socket that is gone ends the worker at once. */
+			log_line("event=accept_failed errno=%d", -ac);
+			if (ac == -EBADF || ac == -ENOTSOCK || ac == -EINVAL ||
+			    ++failures >= LOOP_ACCEPT_FAILURES_MAX) {
+				log_line("event=worker_exit reason=\"accept keeps failing\"");
+				rc = 1;
+				break;
 			}
-			continue;
-		}
-		rc = FCGX_Accept_r(&rq);
-		if (rc == -EAGAIN || rc == -EWOULDBLOCK)
-			continue;
-		/* A listening socket that is gone ends the worker. */
-		if (rc == -EBADF || rc == -ENOTSOCK || rc == -EINVAL) {
-			log_line("event=worker_exit reason=\"listening socket unusable\" "
-			    "errno=%d", -rc);
-			close(ep);
-			free(h);
-			return 1;
-		}
-		/* Any other failed accept (a connection reset before its first
-		 * record, no free descriptor for a moment) must not end it. */
-		if (rc < 0) {
-			log_line("event=accept_failed errno=%d", -rc);
 			usleep(10000);
 			continue;
 		}
+		failures = 0;
 		loop_one(app, loop_fcgi_param, &rq.envp, h);
 		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
 			log_line("request_id=%s event=write_failed", h->meta.request_id);
 		FCGX_Finish_r(&rq);
 	}
-	log_line("event=worker_exit reason=\"%s\"",
-	    loop_stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	close(ep);
+out:
+	if (w.ep >= 0)
+		close(w.ep);
 	free(h);
-	return 0;
+	return rc;
 }
 
 static const char *

@@ -52,6 +52,9 @@ main(int argc, char **argv)
 		main_usage(2);
 		return 2;
 	}
+	/* A reload asked for while the keys are first being read has nothing
+	 * to add; the FastCGI loop installs its own handler. */
+	signal(SIGHUP, SIG_IGN);
 	if (app_init(&app, err, sizeof(err)) != 0) {
 		dprintf(2, "runs-summary: %s\n", err);
 		return 1;

@@ -8,6 +8,7 @@ sends SIGHUP to each worker, under traffic.
 
 usage: test_keys.py STATE_DIR BINARY HOST:PORT
 """
+import datetime as dt
 import json
 import os
 import re
@@ -94,6 +95,47 @@ def wait_log(pattern, count, timeout=10):
 def sighup_all():
     for pid in S.worker_pids:
         os.kill(pid, signal.SIGHUP)
+
+
+def log_time(line):
+    """The ts= of a log line, as seconds since the epoch."""
+    stamp = re.search(r"ts=(\S+)Z", line).group(1)
+    return (dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.timezone.utc)
+            .timestamp())
+
+
+class HeldQueries:
+    """Holds every summary query on a lock for `seconds`, so that the
+    workers are busy and connections queue behind them."""
+
+    def __init__(self, seconds):
+        self.proc = subprocess.Popen(
+            ["psql", S.dburl, "-qAtX", "-c", "BEGIN; LOCK TABLE workflow_runs IN ACCESS "
+             "EXCLUSIVE MODE; SELECT pg_sleep(%s); COMMIT;" % seconds],
+            stdout=subprocess.DEVNULL)
+
+    def __enter__(self):
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.wait(timeout=30)
+
+
+def served_after(t, until_event=None):
+    """Per worker, the requests it logged after time t (and before its
+    until_event line, when given)."""
+    count = {}
+    for pid in S.worker_pids:
+        n = 0
+        for ln in log_lines(r"pid=%d " % pid):
+            if log_time(ln) <= t:
+                continue
+            if until_event and until_event in ln:
+                break
+            n += "request_id=" in ln
+        count[pid] = n
+    return count
 
 
 T_A, T_B = token("a", "ins_a"), token("b", "ins_b")
@@ -193,13 +235,15 @@ def test_cache_bounded_answers_stay_right_under_eviction():
 
 
 class Traffic:
-    """Two clients asking in a loop with each of some tokens, recording
-    (time, token name, outcome); bounded by count and time."""
+    """Clients asking in a loop with each of some tokens, recording
+    (start, end, token name, outcome); bounded by count and time. Six
+    clients for two workers keep a queue of connections waiting, which is
+    when a worker must still take its signals."""
 
-    def __init__(self, tokens, seconds):
+    def __init__(self, tokens, seconds, clients=6):
         self.tokens, self.until = tokens, time.monotonic() + seconds
         self.results, self.lock = [], threading.Lock()
-        self.threads = [threading.Thread(target=self.run) for _ in range(2)]
+        self.threads = [threading.Thread(target=self.run) for _ in range(clients)]
 
     def run(self):
         for _ in range(5000):
@@ -227,13 +271,18 @@ class Traffic:
 def test_rotation_under_traffic_new_key_passes_removed_key_fails():
     T_C = token("c", "ins_c")
     before = len(log_lines("event=keys_reloaded"))
-    with Traffic({"a": T_A, "b": T_B, "c": T_C}, 3.0) as tr:
+    with Traffic({"a": T_A, "b": T_B, "c": T_C}, 4.0) as tr:
         time.sleep(1.0)
-        t_hup = time.monotonic()
-        write_jwks(KEYS["b"][1], KEYS["c"][1])
-        sighup_all()
+        with HeldQueries(1.5):
+            t_hup, t_sig = time.monotonic(), time.time()
+            write_jwks(KEYS["b"][1], KEYS["c"][1])
+            sighup_all()
         wait_log("event=keys_reloaded pem=no jwks_keys=2", before + len(S.worker_pids))
         t_done = time.monotonic()
+    # Connections queued while the queries were held: each worker still
+    # finishes only the request it had, then reloads before the next.
+    for pid, n in served_after(t_sig, "event=keys_reloaded").items():
+        ok(n <= 1, "worker %d served %d requests between SIGHUP and its reload" % (pid, n))
     res = tr.results
     bad = [r for r in res if r[3] not in (200, "INVALID_TOKEN")]
     eq(bad, [], "responses other than 200 or 401 INVALID_TOKEN")
@@ -284,15 +333,23 @@ def test_reload_back_to_the_first_set():
     eq(status_code(get(token("c", "ins_c"))), "INVALID_TOKEN", "C refused again")
 
 
-def test_sigterm_ends_workers_between_requests():
-    with Traffic({"b": T_B}, 1.5) as tr:
+def test_stop_signals_end_workers_between_requests_under_load():
+    """SIGTERM and SIGUSR1 (libfcgi's own stop signal) each end a worker
+    after the request it is serving, though connections queue for it."""
+    with Traffic({"b": T_B}, 4.0) as tr:
         time.sleep(0.5)
-        for pid in S.worker_pids:
-            os.kill(pid, signal.SIGTERM)
-    wait_log('event=worker_exit reason="SIGTERM"', len(S.worker_pids))
+        with HeldQueries(1.5):
+            t_sig = time.time()
+            os.kill(S.worker_pids[0], signal.SIGTERM)
+            os.kill(S.worker_pids[1], signal.SIGUSR1)
+        wait_log('event=worker_exit reason="SIGTERM"', 1)
+        wait_log('event=worker_exit reason="SIGUSR1"', 1)
+    for pid, n in served_after(t_sig).items():
+        ok(n <= 1, "worker %d served %d requests after its stop signal" % (pid, n))
     # Every request the workers took was answered whole; what came after
     # they left is nginx's 503, never a cut-off or garbled response.
     eq({r[3] for r in tr.results} - {200, "SERVICE_UNAVAILABLE"}, set(), "outcomes")
+    ok(any(r[3] == 200 for r in tr.results), "served before the stop")
 
 
 if __name__ == "__main__":

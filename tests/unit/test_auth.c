@@ -283,12 +283,11 @@ static void
 header_is(const char *json, st_status want)
 {
 	json_object *o = json_tokener_parse(json);
-	const char *reason = NULL, *kid;
-	size_t kid_len;
+	const char *reason = NULL;
 	st_status st;
 
 	ck_assert_msg(o != NULL, "test JSON does not parse: %s", json);
-	st = auth_check_header(o, &kid, &kid_len, &reason);
+	st = auth_check_header(o, &reason);
 	json_object_put(o);
 	if (st != ST_OK)
 		ck_assert_ptr_nonnull(reason);
@@ -921,6 +920,64 @@ START_TEST(test_jwt_accepts_header_without_kid_or_typ)
 }
 END_TEST
 
+START_TEST(test_jwt_single_pem_ignores_kid_of_any_shape)
+{
+	static const char *const hdrs[] = {
+	    "{\"alg\":\"RS256\",\"kid\":\"\"}",
+	    "{\"alg\":\"RS256\",\"kid\":42}",
+	    "{\"alg\":\"RS256\",\"kid\":null}",
+	    "{\"alg\":\"RS256\",\"kid\":[\"ins_2abc\"]}",
+	    "{\"alg\":\"RS256\",\"kid\":\"ins_not_ours\"}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+		char *tok = mint_valid(hdrs[i], SIGN_RS256, key_a);
+
+		jwt_is(&keys, tok, ST_OK, NULL);
+		free(tok);
+	}
+}
+END_TEST
+
+START_TEST(test_header_kid_only_as_a_string_of_1_to_256_bytes)
+{
+	static const struct {
+		const char *json;
+		const char *kid;
+	} cases[] = {
+		{ "{\"kid\":\"ins_2abc\"}", "ins_2abc" },
+		{ "{}", NULL },
+		{ "{\"kid\":\"\"}", NULL },
+		{ "{\"kid\":7}", NULL },
+		{ "{\"kid\":{\"a\":1}}", NULL },
+	};
+	char big[300];
+	json_object *o;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *kid;
+
+		o = json_tokener_parse(cases[i].json);
+		ck_assert_ptr_nonnull(o);
+		len = 0;
+		kid = auth_header_kid(o, &len);
+		if (cases[i].kid == NULL)
+			ck_assert_msg(kid == NULL, "kid from %s", cases[i].json);
+		else {
+			ck_assert_str_eq(kid, cases[i].kid);
+			ck_assert_uint_eq(len, strlen(cases[i].kid));
+		}
+		json_object_put(o);
+	}
+	snprintf(big, sizeof(big), "{\"kid\":\"%0257d\"}", 0);
+	o = json_tokener_parse(big);
+	ck_assert_ptr_null(auth_header_kid(o, &len));
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(test_jwt_refuses_tampered_signature)
 {
 	char *tok = mint_valid(RS256_HDR, SIGN_RS256, key_a);
@@ -1084,7 +1141,7 @@ END_TEST
 
 START_TEST(test_jwt_without_key_never_accepts)
 {
-	const keys_set none = { { NULL, NULL, 0 }, NULL, 0, 0 };
+	const keys_set none = { { NULL, NULL, 0 }, NULL, 0 };
 	char *tok = mint_valid(RS256_HDR, SIGN_RS256, key_a);
 
 	jwt_is(&none, tok, ST_INVALID_TOKEN, "token's kid is not in the key set");
@@ -1174,6 +1231,8 @@ auth_suite(void)
 	tcase_set_timeout(j, 30);
 	tcase_add_test(j, test_jwt_accepts_valid_rs256_token);
 	tcase_add_test(j, test_jwt_accepts_header_without_kid_or_typ);
+	tcase_add_test(j, test_jwt_single_pem_ignores_kid_of_any_shape);
+	tcase_add_test(h, test_header_kid_only_as_a_string_of_1_to_256_bytes);
 	tcase_add_test(j, test_jwt_refuses_tampered_signature);
 	tcase_add_test(j, test_jwt_refuses_tampered_payload);
 	tcase_add_test(j, test_jwt_refuses_token_signed_by_another_key);

@@ -13,5 +13,7 @@ Suite *auth_suite(void);
 Suite *render_suite(void);
 Suite *config_suite(void);
 Suite *db_suite(void);
+Suite *keys_suite(void);
+Suite *cache_suite(void);
 
 #endif
