@@ -21,12 +21,14 @@ fcgi/summary_sql.h: fcgi/summary.sql
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  printf ';\n'; } > $@.tmp && mv $@.tmp $@
 
-fcgi/runs-summary: fcgi/main.c fcgi/loop.c $(CORE_SRC) $(HDRS)
-	$(CC) $(CFLAGS) -o $@ fcgi/main.c fcgi/loop.c $(CORE_SRC) $(LDLIBS)
+PROG_SRC = fcgi/main.c fcgi/loop.c fcgi/supervisor.c
+
+fcgi/runs-summary: $(PROG_SRC) $(CORE_SRC) $(HDRS)
+	$(CC) $(CFLAGS) -o $@ $(PROG_SRC) $(CORE_SRC) $(LDLIBS)
 
 # The same program with AddressSanitizer and UBSan; the tests run it too.
-fcgi/runs-summary-asan: fcgi/main.c fcgi/loop.c $(CORE_SRC) $(HDRS)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ fcgi/main.c fcgi/loop.c $(CORE_SRC) $(LDLIBS)
+fcgi/runs-summary-asan: $(PROG_SRC) $(CORE_SRC) $(HDRS)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $(PROG_SRC) $(CORE_SRC) $(LDLIBS)
 
 tests/tools/mint-token: tests/tools/mint-token.c
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto

@@ -31,6 +31,16 @@ app_init(app_ctx *a, char *err, size_t errlen)
 	memset(a, 0, sizeof(*a));
 	if (cfg_load(&a->cfg, err, errlen) != 0)
 		goto fail;
+	if (strcmp(a->cfg.log_level, "info") == 0)
+		a->log_min_status = 0;
+	else if (strcmp(a->cfg.log_level, "warn") == 0)
+		a->log_min_status = 400;
+	else if (strcmp(a->cfg.log_level, "error") == 0)
+		a->log_min_status = 500;
+	else {
+		snprintf(err, errlen, "LOG_LEVEL must be info, warn or error");
+		goto fail;
+	}
 	if (app_load_keys(&a->cfg, &a->auth.keys, err, errlen) != 0)
 		goto fail;
 	p->issuers = a->cfg.issuers;

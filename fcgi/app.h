@@ -18,6 +18,7 @@ typedef struct {
 	cfg_config cfg;
 	auth_verifier auth;
 	db_conn *db;
+	int log_min_status;	/* request lines below this status are not logged */
 } app_ctx;
 
 /* 0, or -1 with a message for the operator in err (nothing to free). */

@@ -45,6 +45,20 @@ static const struct cfg_setting cfg_table[] = {
 	  "longest a request waits for the query before answering 503", 0, 0 },
 	{ "TOKEN_CACHE_ENTRIES", CFG_LONG, "1024", 0, 65536, CFG_AT(token_cache_entries),
 	  "verified session tokens each worker keeps (0: verify every time)", 0, 0 },
+	{ "FCGI_LISTEN", CFG_TEXT, NULL, 0, 0, CFG_AT(listen),
+	  "unix:PATH or HOST:PORT: be a pre-forked pool on it (or --listen)", 0, 0 },
+	{ "FCGI_WORKERS", CFG_LONG, "0", 0, 256, CFG_AT(workers),
+	  "workers in that pool (or --workers; 0: two per CPU)", 0, 0 },
+	{ "FCGI_SOCKET_MODE", CFG_TEXT, "0660", 0, 0, CFG_AT(socket_mode),
+	  "permissions of its unix socket, in octal", 0, 0 },
+	{ "FCGI_SOCKET_OWNER", CFG_TEXT, NULL, 0, 0, CFG_AT(socket_owner),
+	  "USER[:GROUP] to own its unix socket (unset: the process's)", 0, 0 },
+	{ "FCGI_MAX_REQUESTS", CFG_LONG, "0", 0, 1000000000, CFG_AT(max_requests),
+	  "requests a worker serves before it is replaced (0: no limit)", 0, 0 },
+	{ "LOG_LEVEL", CFG_TEXT, "info", 0, 0, CFG_AT(log_level),
+	  "request lines logged: info (all), warn (4xx, 5xx), error (5xx)", 0, 0 },
+	{ "SHUTDOWN_GRACE_SECONDS", CFG_LONG, "10", 1, 3600, CFG_AT(grace_seconds),
+	  "on SIGTERM, how long requests in flight may take before SIGKILL", 0, 0 },
 };
 
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))

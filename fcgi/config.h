@@ -20,6 +20,13 @@ typedef struct {
 	long connect_timeout;
 	long statement_timeout_ms;
 	long token_cache_entries;
+	const char *listen;		/* NULL: not a pool of our own */
+	long workers;			/* 0: two per CPU */
+	const char *socket_mode;
+	const char *socket_owner;
+	long max_requests;		/* 0: no limit */
+	long grace_seconds;
+	const char *log_level;
 	/* comma-separated lists split into owned copies */
 	char *issuer_buf, *party_buf;
 	const char *issuers[CFG_LIST_MAX];

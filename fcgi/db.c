@@ -30,6 +30,7 @@ struct db_conn {
 	int budget_ms, connect_ms;
 	PGconn *pg;
 	unsigned long served;	/* queries answered on this connection */
+	double last_ms;		/* how long the last exchange took */
 };
 
 db_conn *
@@ -298,11 +299,22 @@ bad:
 	return ST_INTERNAL_ERROR;
 }
 
-/* *lost: the connection broke under the query (not a timeout). */
+/* One try at one exchange with the database, on a connection opened if
+ * need be; *lost: the connection broke under it (not a timeout). */
+typedef st_status (*db_try_fn)(db_conn *c, void *arg, long long deadline,
+    const char **reason, int *lost);
+
+struct db_summary_arg {
+	const db_params *p;
+	db_summary *out;
+};
+
 static st_status
-db_attempt(db_conn *c, const db_params *p, long long deadline, db_summary *out,
-    const char **reason, int *lost)
+db_try_summary(db_conn *c, void *arg, long long deadline, const char **reason,
+    int *lost)
 {
+	const db_params *p = ((struct db_summary_arg *)arg)->p;
+	db_summary *out = ((struct db_summary_arg *)arg)->out;
 	const char *vals[DB_NPARAMS] = { p->workflow_id, p->workspace_id,
 	    p->user_id, p->from, p->to, p->key_hash };
 	const char *cols[DB_NCOLS];
@@ -330,25 +342,71 @@ db_attempt(db_conn *c, const db_params *p, long long deadline, db_summary *out,
 	return st;
 }
 
+/* The cheapest round trip there is: an empty query. */
+static st_status
+db_try_ping(db_conn *c, void *arg, long long deadline, const char **reason,
+    int *lost)
+{
+	PGresult *res = NULL;
+	st_status st;
+
+	(void)arg;
+	*lost = 0;
+	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
+		return st;
+	st = db_collect(c, PQsendQuery(c->pg, ""), deadline, PGRES_EMPTY_QUERY, &res,
+	    reason, lost);
+	PQclear(res);
+	if (st == ST_OK)
+		c->served++;
+	return st;
+}
+
+/* Runs one exchange within the budget. The server's statement_timeout
+ * ends a slow query first; this deadline, shared by a retry, is the
+ * backstop when the server itself cannot answer. A request waits at most
+ * connect + budget. */
+static st_status
+db_run(db_conn *c, db_try_fn try, void *arg, const char **reason)
+{
+	int reused = c->pg != NULL && c->served > 0, lost;
+	long long deadline = db_now_ms() + (c->pg ? 0 : c->connect_ms) +
+	    c->budget_ms + 250;
+	struct timespec t0, t1;
+	st_status st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = try(c, arg, deadline, reason, &lost);
+
+	/* A connection that worked before and broke since (a restart, an idle
+	 * timeout) gets one fresh try: nothing here writes. */
+	if (st == ST_SERVICE_UNAVAILABLE && reused && lost) {
+		deadline += c->connect_ms;
+		st = try(c, arg, deadline, reason, &lost);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	c->last_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	return st;
+}
+
 st_status
 db_summary_run(db_conn *c, const db_params *p, db_summary *out, const char **reason)
 {
-	int reused = c->pg != NULL && c->served > 0, lost;
-	/* The server's statement_timeout ends a slow query first; this
-	 * deadline, shared by a retry, is the backstop when the server itself
-	 * cannot answer. A request waits at most connect + budget. */
-	long long deadline = db_now_ms() + (c->pg ? 0 : c->connect_ms) +
-	    c->budget_ms + 250;
-	st_status st;
+	struct db_summary_arg arg = { p, out };
 
 	memset(out, 0, sizeof(*out));
-	st = db_attempt(c, p, deadline, out, reason, &lost);
+	return db_run(c, db_try_summary, &arg, reason);
+}
 
-	/* A connection that worked before and broke since (a restart, an idle
-	 * timeout) gets one fresh try: the query only reads. */
-	if (st == ST_SERVICE_UNAVAILABLE && reused && lost) {
-		deadline += c->connect_ms;
-		st = db_attempt(c, p, deadline, out, reason, &lost);
-	}
-	return st;
+st_status
+db_ping(db_conn *c, const char **reason)
+{
+	return db_run(c, db_try_ping, NULL, reason);
+}
+
+double
+db_last_ms(const db_conn *c)
+{
+	return c->last_ms;
 }

@@ -47,6 +47,13 @@ void db_free(db_conn *c);
 st_status db_summary_run(db_conn *c, const db_params *p, db_summary *out,
     const char **reason);
 
+/* ST_OK when the database answers a round trip within the budget, else
+ * ST_SERVICE_UNAVAILABLE; for /healthz. */
+st_status db_ping(db_conn *c, const char **reason);
+
+/* Milliseconds the last db_summary_run or db_ping took, for the log. */
+double db_last_ms(const db_conn *c);
+
 /* Decodes one result row (text columns, in the statement's order) into a
  * summary; pure, for the tests. Returns ST_OK, or the refusal the row
  * says (ST_INVALID_API_KEY, ST_FORBIDDEN, ST_NOT_FOUND) with its reason,

@@ -20,6 +20,12 @@ handler_walk(app_ctx *app, long long now, handler_result *h, vd_query *q,
 		h->reason = "method not allowed";
 		return ST_METHOD_NOT_ALLOWED;
 	}
+	if (req_is_health(r)) {
+		h->health = 1;
+		st = db_ping(app->db, &h->reason);
+		h->db_ms = db_last_ms(app->db);
+		return st == ST_OK ? ST_OK : ST_SERVICE_UNAVAILABLE;
+	}
 	if ((st = req_route(r)) != ST_OK) {
 		h->reason = "no such route";
 		return st;
@@ -49,6 +55,7 @@ handler_walk(app_ctx *app, long long now, handler_result *h, vd_query *q,
 	p.from = q->has_from ? from : NULL;
 	p.to = q->has_to ? to : NULL;
 	st = db_summary_run(app->db, &p, sum, &h->reason);
+	h->db_ms = db_last_ms(app->db);
 	memcpy(h->caller.key_id, sum->key_id, sizeof(h->caller.key_id));
 	return st;
 }
@@ -64,6 +71,7 @@ handler_run(app_ctx *app, req_getter get, void *ctx, long long now,
 	int head, rc;
 
 	memset(h, 0, sizeof(*h));
+	h->db_ms = -1;
 	req_read(get, ctx, &h->req);
 	head = h->req.method == REQ_HEAD;
 	id = h->req.request_id[0] ? h->req.request_id : fresh_id;
@@ -72,7 +80,8 @@ handler_run(app_ctx *app, req_getter get, void *ctx, long long now,
 	h->meta.request_id[idlen] = '\0';
 	render_timestamp(now, h->meta.timestamp);
 	h->status = handler_walk(app, now, h, &q, &sum);
-	rc = h->status == ST_OK ? render_summary(&sum, &h->meta, head, &h->out)
+	rc = h->health ? render_health(h->status == ST_OK, &h->meta, head, &h->out)
+	    : h->status == ST_OK ? render_summary(&sum, &h->meta, head, &h->out)
 	    : render_error(h->status, q.errors,
 	    h->status == ST_VALIDATION_ERROR ? q.nerrors : 0, &h->meta, head, &h->out);
 	if (rc != 0) {

@@ -17,6 +17,8 @@ typedef struct {
 	st_status status;
 	const char *reason;	/* why, for the log; NULL on success */
 	auth_caller caller;
+	int health;		/* the request was /healthz */
+	double db_ms;		/* time spent on the database, or -1 */
 	render_meta meta;
 	render_out out;
 } handler_result;

@@ -74,15 +74,19 @@ static void
 loop_one(app_ctx *app, req_getter get, void *ctx, handler_result *h)
 {
 	struct timespec t0;
-	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64];
+	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64], db[32] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	loop_fresh_id(fresh);
 	handler_run(app, get, ctx, (long long)time(NULL), fresh, h);
-	log_line("request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s",
+	if (h->out.http_status < app->log_min_status)
+		return;
+	if (h->db_ms >= 0)
+		snprintf(db, sizeof(db), " db_ms=%.2f", h->db_ms);
+	log_line("request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s%s",
 	    h->meta.request_id, log_safe(h->req.method_text, method, sizeof(method)),
 	    log_safe(h->req.path, path, sizeof(path)),
-	    h->out.http_status, loop_ms_since(&t0),
+	    h->out.http_status, loop_ms_since(&t0), db,
 	    loop_caller(&h->caller, caller, sizeof(caller)),
 	    h->reason ? " reason=\"" : "", h->reason ? h->reason : "",
 	    h->reason ? "\"" : "");
@@ -210,12 +214,13 @@ loop_signal_name(int sig)
 }
 
 int
-loop_fastcgi(app_ctx *app)
+loop_fastcgi(app_ctx *app, long max_requests)
 {
 	FCGX_Request rq;
 	handler_result *h = malloc(sizeof(*h));
 	struct loop_waiter w = { .ep = -1 };
 	int failures = 0, rc = 0;
+	long served = 0;
 
 	if (h == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, FCGI_LISTENSOCK_FILENO, 0) != 0) {
@@ -260,6 +265,10 @@ loop_fastcgi(app_ctx *app)
 		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
 			log_line("request_id=%s event=write_failed", h->meta.request_id);
 		FCGX_Finish_r(&rq);
+		if (max_requests > 0 && ++served >= max_requests) {
+			log_line("event=worker_exit reason=\"max_requests\" served=%ld", served);
+			break;
+		}
 	}
 out:
 	if (w.ep >= 0)

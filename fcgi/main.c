@@ -1,6 +1,7 @@
 /* main.c: arguments, configuration, and which mode to run in. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "handler.h"
 #include "log.h"
 #include "loop.h"
+#include "supervisor.h"
 
 #ifndef RS_VERSION
 #define RS_VERSION "0.0.0"
@@ -18,18 +20,45 @@ static void
 main_usage(int fd)
 {
 	dprintf(fd,
-	    "usage: runs-summary [--help | --version]\n"
+	    "usage: runs-summary [--listen unix:PATH|HOST:PORT] [--workers N]\n"
+	    "       runs-summary --help | --version\n"
 	    "\n"
 	    "Answers GET /api/v1/workflows/{workflow_id}/runs/summary?from=&to=\n"
-	    "as a FastCGI worker when file descriptor 0 is a listening socket\n"
-	    "(spawn-fcgi -F 4 -s /run/runs-summary.sock -- runs-summary), or as\n"
-	    "CGI for the one request in its environment otherwise.\n"
+	    "and GET /healthz over FastCGI:\n"
+	    "  - with --listen (or FCGI_LISTEN, or a socket from systemd), as a\n"
+	    "    pool of its own: it binds the socket, forks the workers, replaces\n"
+	    "    any that dies; SIGHUP reloads the keys, SIGTERM drains and stops;\n"
+	    "  - as one worker when file descriptor 0 is a listening socket\n"
+	    "    (spawn-fcgi -F 4 -s /run/runs-summary.sock -- runs-summary);\n"
+	    "  - else as CGI, for the one request in its environment.\n"
 	    "\n"
 	    "Settings (environment variables):\n");
 	cfg_usage(fd);
 	dprintf(fd, "\nAt least one key source is required: CLERK_JWT_KEY or "
 	    "CLERK_JWT_KEY_FILE, and/or\nCLERK_JWKS_FILE. SIGHUP makes every worker "
 	    "read its keys again between requests.\n");
+}
+
+/* --listen and --workers stand for FCGI_LISTEN and FCGI_WORKERS, so that
+ * the settings table checks them like any other. */
+static int
+main_options(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i += 2) {
+		const char *var = strcmp(argv[i], "--listen") == 0 ? "FCGI_LISTEN"
+		    : strcmp(argv[i], "--workers") == 0 ? "FCGI_WORKERS" : NULL;
+
+		if (var == NULL || i + 1 >= argc) {
+			dprintf(2, "runs-summary: %s '%s'\n", var ? "no value for" :
+			    "unknown argument", argv[i]);
+			return -1;
+		}
+		if (setenv(var, argv[i + 1], 1) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -39,16 +68,15 @@ main(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	if (argc > 1) {
-		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-			main_usage(1);
-			return 0;
-		}
-		if (strcmp(argv[1], "--version") == 0) {
-			dprintf(1, "runs-summary %s\n", RS_VERSION);
-			return 0;
-		}
-		dprintf(2, "runs-summary: unknown argument '%s'\n", argv[1]);
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		main_usage(1);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		dprintf(1, "runs-summary %s\n", RS_VERSION);
+		return 0;
+	}
+	if (main_options(argc, argv) != 0) {
 		main_usage(2);
 		return 2;
 	}
@@ -61,7 +89,9 @@ main(int argc, char **argv)
 	}
 	/* A client gone before its answer must not kill the worker. */
 	signal(SIGPIPE, SIG_IGN);
-	if (FCGX_IsCGI()) {
+	if (sup_wanted(&app))
+		rc = sup_run(&app);
+	else if (FCGX_IsCGI()) {
 		if (getenv("REQUEST_METHOD") == NULL && isatty(0)) {
 			dprintf(2, "runs-summary: no FastCGI socket on stdin and no CGI "
 			    "request in the environment; see --help\n");
@@ -69,7 +99,7 @@ main(int argc, char **argv)
 		} else
 			rc = loop_cgi(&app);
 	} else
-		rc = loop_fastcgi(&app);
+		rc = loop_fastcgi(&app, 0);
 	app_free(&app);
 	return rc;
 }

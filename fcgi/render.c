@@ -212,6 +212,16 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 }
 
 int
+render_health(int ok, const render_meta *m, int head, render_out *out)
+{
+	json_object *root = json_object_new_object();
+
+	json_object_object_add(root, "status",
+	    json_object_new_string(ok ? "ok" : "unavailable"));
+	return render_finish(root, ok ? ST_OK : ST_SERVICE_UNAVAILABLE, m, head, out);
+}
+
+int
 render_error(st_status st, const vd_error *details, size_t ndetails,
     const render_meta *m, int head, render_out *out)
 {

@@ -33,6 +33,10 @@ int render_summary(const db_summary *s, const render_meta *m, int head,
 int render_error(st_status st, const vd_error *details, size_t ndetails,
     const render_meta *m, int head, render_out *out);
 
+/* /healthz: 200 {"status":"ok"}, or 503 {"status":"unavailable"} with
+ * Retry-After. */
+int render_health(int ok, const render_meta *m, int head, render_out *out);
+
 int render_http_status(st_status st);
 const char *render_error_code(st_status st);
 

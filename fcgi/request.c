@@ -91,6 +91,13 @@ req_read(req_getter get, void *ctx, req_request *r)
 		memcpy(r->request_id, rid, strlen(rid) + 1);
 }
 
+int
+req_is_health(const req_request *r)
+{
+	return r->path_ok && r->path_len == sizeof(REQ_HEALTH_PATH) - 1 &&
+	    memcmp(r->path, REQ_HEALTH_PATH, r->path_len) == 0;
+}
+
 st_status
 req_route(req_request *r)
 {

@@ -38,6 +38,10 @@ void req_read(req_getter get, void *ctx, req_request *r);
  * /api/v1/workflows/{id}/runs/summary with a non-empty id segment. */
 st_status req_route(req_request *r);
 
+/* The health check's path: answered without credentials. */
+#define REQ_HEALTH_PATH "/healthz"
+int req_is_health(const req_request *r);
+
 /* The X-Request-Id rule: [A-Za-z0-9._:-]{1,128}. */
 int req_request_id_ok(const char *s);
 

@@ -275,6 +275,7 @@ static const char VD_MSG_DATETIME[] =
 static const char VD_MSG_REPEATED[] = "must be given at most once";
 static const char VD_MSG_ORDER[] = "must not be later than to";
 static const char VD_MSG_QUERY[] = "is not a valid percent-encoded query string";
+static const char VD_MSG_QUERY_LONG[] = "is longer than 2048 bytes";
 
 /* Splits the query on '&' and keeps from/to; returns -1 on bad encoding
  * anywhere, after still looking at every pair. */
@@ -345,7 +346,11 @@ vd_query_build(const char *workflow_id, size_t workflow_id_len,
 		else
 			q->has_workspace = 1;
 	}
-	if (vd_scan_query(query, &from, &to) != 0)
+	/* Two date-times need about 100 bytes; nothing of ours needs more
+	 * than this, so a longer query is refused unread. */
+	if (strnlen(query, VD_QUERY_MAX + 1) > VD_QUERY_MAX)
+		msg[VD_FIELD_QUERY] = VD_MSG_QUERY_LONG;
+	else if (vd_scan_query(query, &from, &to) != 0)
 		msg[VD_FIELD_QUERY] = VD_MSG_QUERY;
 	msg[VD_FIELD_FROM] = vd_check_time(&from, &q->has_from, &q->from_us);
 	msg[VD_FIELD_TO] = vd_check_time(&to, &q->has_to, &q->to_us);

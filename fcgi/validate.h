@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest query string read; a longer one is a VALIDATION_ERROR on
+ * "query". */
+#define VD_QUERY_MAX 2048
+
 typedef struct {
 	unsigned char b[16];
 } vd_uuid;

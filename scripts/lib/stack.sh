@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The throwaway stack in one state directory DIR:
 #   stack.sh up DIR [--workers N] [--binary PATH] [--listen HOST:PORT] [--db-only]
+#                   [--pool supervisor|spawn-fcgi]
 #   stack.sh down DIR          stops everything it started, by PID
 #   stack.sh pg-stop DIR | pg-start DIR
 # After `up`, DIR/env holds shell assignments for what it started:
 # DATABASE_URL, RS_BASE_URL, RS_SOCKET, RS_KEY (private PEM for
 # tests/tools/mint-token), RS_PUBKEY, RS_API_KEY (a demo API key),
-# RS_WORKER_PIDS, RS_NGINX_PID.
+# RS_WORKER_PIDS, RS_POOL_PID (the supervisor; with spawn-fcgi, none),
+# RS_NGINX_PID. The pool is the program's own supervisor (--listen), or
+# spawn-fcgi's workers.
 # PostgreSQL listens on a unix socket in DIR only, nginx on 127.0.0.1.
 # The workers verify tokens with DIR/dev-key.pub, or with the file named
 # by RS_STACK_KEY_FILE (empty: no PEM); the rest of their settings come
@@ -53,12 +56,14 @@ pg_stop() {
 up() {
   local dir=$1; shift
   local workers=4 binary="$RS_ROOT/fcgi/runs-summary" listen=127.0.0.1:8080 web=1
+  local pool=supervisor
   while [ $# -gt 0 ]; do
     case $1 in
       --db-only) web=0; shift ;;
       --workers) workers=$2; shift 2 ;;
       --binary) binary=$2; shift 2 ;;
       --listen) listen=$2; shift 2 ;;
+      --pool) pool=$2; shift 2 ;;
       *) rs_die "stack.sh up: unknown option $1" ;;
     esac
   done
@@ -108,21 +113,44 @@ up() {
     rs_die "$listen is already in use: set another address"
   fi
 
-  # The worker pool under spawn-fcgi. Its children's stderr would go to
-  # /dev/null, so each worker's log goes to a file through sh.
+  # The worker pool: the program's own supervisor, or spawn-fcgi (whose
+  # children's stderr would go to /dev/null, so each worker's log goes to
+  # a file through sh). Either way the log is DIR/workers.log.
   local sock="$dir/runs-summary.sock" pid
-  rm -f "$sock" "$dir/workers.pid"
-  DATABASE_URL=$url CLERK_JWT_KEY_FILE="${RS_STACK_KEY_FILE-$dir/dev-key.pub}" \
+  rm -f "$sock" "$dir/workers.pid" "$dir/pool.pid"
+  export DATABASE_URL=$url CLERK_JWT_KEY_FILE="${RS_STACK_KEY_FILE-$dir/dev-key.pub}" \
     ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:log_path=$dir/asan" \
-    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$dir/asan" \
-    spawn-fcgi -F "$workers" -s "$sock" -M 0600 -P "$dir/workers.pid" -- \
-    /bin/sh -c "exec \"\$0\" 2>>'$dir/workers.log'" "$binary" </dev/null >/dev/null ||
-    rs_die "spawn-fcgi failed"
-  sleep 0.3
+    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$dir/asan"
+  case $pool in
+    supervisor)
+      # Its exit status lands in DIR/pool.exit, for the tests.
+      rm -f "$dir/pool.exit"
+      ( "$binary" --listen "unix:$sock" --workers "$workers" </dev/null >/dev/null \
+          2>>"$dir/workers.log" & echo $! > "$dir/pool.pid"; wait $!
+        echo $? > "$dir/pool.exit" ) >/dev/null 2>&1 &
+      for _ in $(seq 1 50); do
+        [ "$(grep -c 'event=worker_ready' "$dir/workers.log" 2>/dev/null)" -ge "$workers" ] && break
+        [ -f "$dir/pool.exit" ] &&
+          { cat "$dir/workers.log" >&2; rs_die "the pool exited at start (its log is above)"; }
+        sleep 0.1
+      done
+      [ -s "$dir/pool.pid" ] || rs_die "the pool did not start"
+      pgrep -P "$(cat "$dir/pool.pid")" > "$dir/workers.pid" || true
+      echo "RS_POOL_PID=$(cat "$dir/pool.pid")" >> "$dir/env"
+      ;;
+    spawn-fcgi)
+      spawn-fcgi -F "$workers" -s "$sock" -M 0600 -P "$dir/workers.pid" -- \
+        /bin/sh -c "exec \"\$0\" 2>>'$dir/workers.log'" "$binary" </dev/null >/dev/null ||
+        rs_die "spawn-fcgi failed"
+      sleep 0.3
+      ;;
+    *) rs_die "stack.sh up: --pool is supervisor or spawn-fcgi" ;;
+  esac
   for pid in $(cat "$dir/workers.pid"); do
     kill -0 "$pid" 2>/dev/null ||
       { cat "$dir/workers.log" >&2; rs_die "worker $pid exited at start (its log is above)"; }
   done
+  [ -s "$dir/workers.pid" ] || { cat "$dir/workers.log" >&2; rs_die "no workers started"; }
   echo "RS_SOCKET='$sock'" >> "$dir/env"
   echo "RS_WORKER_PIDS='$(tr '\n' ' ' < "$dir/workers.pid")'" >> "$dir/env"
 
@@ -158,6 +186,11 @@ down() {
     kill "$pid" 2>/dev/null && wait_gone "$pid"
     rm -f "$dir/nginx.master"
   fi
+  if [ -f "$dir/pool.pid" ]; then
+    pid=$(cat "$dir/pool.pid")
+    kill "$pid" 2>/dev/null && wait_gone "$pid"
+    rm -f "$dir/pool.pid"
+  fi
   if [ -f "$dir/workers.pid" ]; then
     for pid in $(cat "$dir/workers.pid"); do kill "$pid" 2>/dev/null || true; done
     for pid in $(cat "$dir/workers.pid"); do wait_gone "$pid"; done
@@ -170,9 +203,15 @@ down() {
   fi
 }
 
+# Waits up to 5 s for a process to end (a zombie counts as ended: its
+# parent may be slow to reap it), then kills it.
 wait_gone() {
   local i
-  for i in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  for i in $(seq 1 50); do
+    kill -0 "$1" 2>/dev/null || return 0
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+    sleep 0.1
+  done
   kill -9 "$1" 2>/dev/null || true
 }
 

@@ -38,12 +38,15 @@ def stack_up(state_dir, *args):
 
 
 class Stack:
-    """The PostgreSQL + spawn-fcgi + nginx stack of scripts/lib/stack.sh."""
+    """The PostgreSQL + worker pool + nginx stack of scripts/lib/stack.sh;
+    the pool is spawn-fcgi's workers or the program's own supervisor."""
 
-    def __init__(self, state_dir, binary, listen):
+    def __init__(self, state_dir, binary, listen, pool="spawn-fcgi", workers=2):
         self.dir = state_dir
-        stack_up(state_dir, "--binary", binary, "--listen", listen, "--workers", "2")
+        stack_up(state_dir, "--binary", binary, "--listen", listen, "--workers", str(workers),
+                 "--pool", pool)
         self.env = read_env(state_dir)
+        self.pool_pid = int(self.env["RS_POOL_PID"]) if "RS_POOL_PID" in self.env else None
         self.host, port = listen.split(":")
         self.port = int(port)
         self.dburl = self.env["DATABASE_URL"]
