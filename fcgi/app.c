@@ -23,11 +23,23 @@ app_load_keys(const cfg_config *c, keys_set *k, char *err, size_t errlen)
 	return keys_load(&src, k, app_log_skipped, err, errlen);
 }
 
-int
-app_init(app_ctx *a, char *err, size_t errlen)
+/* The policy's lists live in the settings: pointed at again whenever
+ * the context moves. */
+static void
+app_wire(app_ctx *a)
 {
 	auth_policy *p = &a->auth.policy;
 
+	p->issuers = a->cfg.issuers;
+	p->nissuers = a->cfg.nissuers;
+	p->parties = a->cfg.parties;
+	p->nparties = a->cfg.nparties;
+	p->leeway = a->cfg.leeway;
+}
+
+int
+app_init(app_ctx *a, char *err, size_t errlen)
+{
 	memset(a, 0, sizeof(*a));
 	if (cfg_load(&a->cfg, err, errlen) != 0)
 		goto fail;
@@ -43,11 +55,7 @@ app_init(app_ctx *a, char *err, size_t errlen)
 	}
 	if (app_load_keys(&a->cfg, &a->auth.keys, err, errlen) != 0)
 		goto fail;
-	p->issuers = a->cfg.issuers;
-	p->nissuers = a->cfg.nissuers;
-	p->parties = a->cfg.parties;
-	p->nparties = a->cfg.nparties;
-	p->leeway = a->cfg.leeway;
+	app_wire(a);
 	if (a->cfg.token_cache_entries > 0 && (a->auth.cache =
 	    cache_new((size_t)a->cfg.token_cache_entries, sizeof(auth_claims))) == NULL) {
 		snprintf(err, errlen, "out of memory for TOKEN_CACHE_ENTRIES=%ld",
@@ -65,17 +73,19 @@ fail:
 }
 
 int
-app_reload_keys(app_ctx *a, char *err, size_t errlen)
+app_reload(app_ctx *a, char *err, size_t errlen)
 {
-	keys_set fresh;
+	app_ctx fresh;
 
-	if (app_load_keys(&a->cfg, &fresh, err, errlen) != 0)
+	/* Everything is built anew from the same sources (the environment,
+	 * the settings file, the key files); the old context goes only once
+	 * the new one is whole. The database connection is opened again, to
+	 * the DATABASE_URL now in force, by the next request. */
+	if (app_init(&fresh, err, errlen) != 0)
 		return -1;
-	keys_free(&a->auth.keys);
-	a->auth.keys = fresh;
-	/* Tokens verified with a key that may be gone must be checked again. */
-	if (a->auth.cache != NULL)
-		cache_clear(a->auth.cache);
+	app_free(a);
+	*a = fresh;
+	app_wire(a);
 	return 0;
 }
 

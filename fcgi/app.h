@@ -2,9 +2,10 @@
  *
  * Everything a worker keeps between requests lives here: the settings,
  * the token verifier (keys, policy, cache of verified tokens) and the
- * database connection. app_init builds it once at start-up from the
- * environment; app_reload_keys replaces the keys between requests (on
- * SIGHUP), or keeps the old ones when the new ones do not load. */
+ * database connection. app_init builds it at start-up from the
+ * environment, the settings file and the key files; app_reload builds it
+ * again from them between requests (on SIGHUP) and puts the new one in
+ * force, or keeps the old one whole when the new one does not load. */
 #ifndef RS_APP_H
 #define RS_APP_H
 
@@ -23,9 +24,9 @@ typedef struct {
 
 /* 0, or -1 with a message for the operator in err (nothing to free). */
 int app_init(app_ctx *a, char *err, size_t errlen);
-/* 0 with the new keys in force and the token cache emptied; -1 with
- * why in err, the old keys and cache untouched. */
-int app_reload_keys(app_ctx *a, char *err, size_t errlen);
+/* 0 with new settings, keys, an empty token cache and a database
+ * connection to be opened; -1 with why in err, *a untouched. */
+int app_reload(app_ctx *a, char *err, size_t errlen);
 void app_free(app_ctx *a);
 
 #endif

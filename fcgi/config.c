@@ -22,6 +22,9 @@ struct cfg_setting {
 #define CFG_AT(f) offsetof(cfg_config, f)
 
 static const struct cfg_setting cfg_table[] = {
+	{ "RUNS_SUMMARY_CONFIG", CFG_TEXT, NULL, 0, 0, CFG_AT(config_file),
+	  "a file of NAME=value lines that win over the environment; read "
+	  "again on SIGHUP (or --config)", 0, 0 },
 	{ "DATABASE_URL", CFG_TEXT, NULL, 0, 0, CFG_AT(database_url),
 	  "libpq connection string or URI (unset: libpq's PG* defaults)", 0, 0 },
 	{ "CLERK_JWT_KEY", CFG_TEXT, NULL, 0, 0, CFG_AT(jwt_key),
@@ -125,15 +128,107 @@ cfg_list(char *buf, const char *env, const char **items, size_t *n,
 	return 0;
 }
 
-int
-cfg_load(cfg_config *c, char *err, size_t errlen)
+static const struct cfg_setting *
+cfg_find(const char *name, size_t len)
 {
 	size_t i;
 
+	for (i = 0; i < CFG_N; i++)
+		if (strlen(cfg_table[i].env) == len && memcmp(cfg_table[i].env, name, len) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+/* The settings file, as systemd's EnvironmentFile writes it: NAME=value
+ * lines, blank lines and # comments skipped, a value optionally in
+ * quotes. A name that is not a setting is refused: it is a typo. */
+static int
+cfg_read_file(cfg_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line, *next;
+	size_t n, lineno = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "RUNS_SUMMARY_CONFIG %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((c->file_buf = malloc(CFG_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(c->file_buf, 1, CFG_FILE_MAX + 1, f);
+	if (ferror(f) || n > CFG_FILE_MAX) {
+		fclose(f);
+		snprintf(err, errlen, "RUNS_SUMMARY_CONFIG %s: %s", path,
+		    n > CFG_FILE_MAX ? "larger than 64 KiB" : "read error");
+		return -1;
+	}
+	fclose(f);
+	c->file_buf[n] = '\0';
+	for (line = c->file_buf; line != NULL; line = next) {
+		const struct cfg_setting *set;
+		char *eq, *end, *v;
+
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		end = line + strlen(line);
+		while (end > line && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*line == '\0' || *line == '#')
+			continue;
+		eq = strchr(line, '=');
+		set = eq ? cfg_find(line, (size_t)(eq - line)) : NULL;
+		if (set == NULL || set == &cfg_table[0]) {
+			snprintf(err, errlen, "RUNS_SUMMARY_CONFIG %s line %zu: %s", path, lineno,
+			    eq == NULL ? "not NAME=value" : "not a setting (see --help)");
+			return -1;
+		}
+		if (c->nfile == CFG_FILE_ENTRIES) {
+			snprintf(err, errlen, "RUNS_SUMMARY_CONFIG %s: too many lines", path);
+			return -1;
+		}
+		*eq = '\0';
+		v = eq + 1;
+		end = v + strlen(v);
+		if (end - v >= 2 && (*v == '"' || *v == '\'') && end[-1] == *v) {
+			end[-1] = '\0';
+			v++;
+		}
+		c->file_names[c->nfile] = line;
+		c->file_values[c->nfile++] = v;
+	}
+	return 0;
+}
+
+/* A setting's value: the file's (its last line wins), else the
+ * environment's. */
+static const char *
+cfg_get(const cfg_config *c, const char *name)
+{
+	size_t i = c->nfile;
+
+	while (i-- > 0)
+		if (strcmp(c->file_names[i], name) == 0)
+			return c->file_values[i];
+	return getenv(name);
+}
+
+int
+cfg_load(cfg_config *c, char *err, size_t errlen)
+{
+	const char *file = getenv("RUNS_SUMMARY_CONFIG");
+	size_t i;
+
 	memset(c, 0, sizeof(*c));
+	if (file != NULL && file[0] != '\0' && cfg_read_file(c, file, err, errlen) != 0)
+		return -1;
 	for (i = 0; i < CFG_N; i++) {
 		const struct cfg_setting *s = &cfg_table[i];
-		const char *v = getenv(s->env);
+		const char *v = cfg_get(c, s->env);
 		char *field = (char *)c + s->off;
 
 		/* Empty counts as unset, but for a list: CLERK_ISSUER= from an
@@ -176,7 +271,9 @@ cfg_free(cfg_config *c)
 {
 	free(c->issuer_buf);
 	free(c->party_buf);
-	c->issuer_buf = c->party_buf = NULL;
+	free(c->file_buf);
+	c->issuer_buf = c->party_buf = c->file_buf = NULL;
+	c->nfile = 0;
 }
 
 void

@@ -1,17 +1,22 @@
-/* config.h: every setting, read once from the environment at start-up.
+/* config.h: every setting, from the environment or a settings file.
  *
  * One table in config.c names each setting, its variable, default and
- * bounds; --help prints that same table. Values are read before the
- * first request because libfcgi's params are not the process's
- * environment. */
+ * bounds; --help prints that same table. Values are read at start-up,
+ * before the first request, because libfcgi's params are not the
+ * process's environment; and again on a reload, when the file named by
+ * RUNS_SUMMARY_CONFIG (whose values win over the environment's) may
+ * have changed. */
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
 
 #include <stddef.h>
 
 #define CFG_LIST_MAX 16
+#define CFG_FILE_MAX (64 * 1024)
+#define CFG_FILE_ENTRIES 64
 
 typedef struct {
+	const char *config_file;	/* RUNS_SUMMARY_CONFIG, or NULL */
 	const char *database_url;	/* NULL: libpq's PG* defaults */
 	const char *jwt_key;
 	const char *jwt_key_file;
@@ -27,6 +32,10 @@ typedef struct {
 	long max_requests;		/* 0: no limit */
 	long grace_seconds;
 	const char *log_level;
+	/* the settings file's lines, owned */
+	char *file_buf;
+	const char *file_names[CFG_FILE_ENTRIES], *file_values[CFG_FILE_ENTRIES];
+	size_t nfile;
 	/* comma-separated lists split into owned copies */
 	char *issuer_buf, *party_buf;
 	const char *issuers[CFG_LIST_MAX];

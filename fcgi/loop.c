@@ -116,11 +116,11 @@ loop_reload_keys(app_ctx *app)
 	char err[512], safe[512];
 
 	loop_reload = 0;
-	if (app_reload_keys(app, err, sizeof(err)) != 0)
-		log_line("event=keys_reload_failed reason=\"%s; the old keys stay in "
-		    "force\"", log_safe(err, safe, sizeof(safe)));
+	if (app_reload(app, err, sizeof(err)) != 0)
+		log_line("event=reload_failed reason=\"%s; the old settings and "
+		    "keys stay in force\"", log_safe(err, safe, sizeof(safe)));
 	else
-		log_line("event=keys_reloaded pem=%s jwks_keys=%zu",
+		log_line("event=reloaded pem=%s jwks_keys=%zu",
 		    app->auth.keys.single.pem ? "yes" : "no", app->auth.keys.nset);
 }
 

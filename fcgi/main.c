@@ -20,14 +20,14 @@ static void
 main_usage(int fd)
 {
 	dprintf(fd,
-	    "usage: runs-summary [--listen unix:PATH|HOST:PORT] [--workers N]\n"
+	    "usage: runs-summary [--listen unix:PATH|HOST:PORT] [--workers N] [--config FILE]\n"
 	    "       runs-summary --help | --version\n"
 	    "\n"
 	    "Answers GET /api/v1/workflows/{workflow_id}/runs/summary?from=&to=\n"
 	    "and GET /healthz over FastCGI:\n"
 	    "  - with --listen (or FCGI_LISTEN, or a socket from systemd), as a\n"
 	    "    pool of its own: it binds the socket, forks the workers, replaces\n"
-	    "    any that dies; SIGHUP reloads the keys, SIGTERM drains and stops;\n"
+	    "    any that dies; SIGHUP reloads settings and keys, SIGTERM drains;\n"
 	    "  - as one worker when file descriptor 0 is a listening socket\n"
 	    "    (spawn-fcgi -F 4 -s /run/runs-summary.sock -- runs-summary);\n"
 	    "  - else as CGI, for the one request in its environment.\n"
@@ -36,11 +36,12 @@ main_usage(int fd)
 	cfg_usage(fd);
 	dprintf(fd, "\nAt least one key source is required: CLERK_JWT_KEY or "
 	    "CLERK_JWT_KEY_FILE, and/or\nCLERK_JWKS_FILE. SIGHUP makes every worker "
-	    "read its keys again between requests.\n");
+	    "read its settings and keys again\nbetween requests.\n");
 }
 
-/* --listen and --workers stand for FCGI_LISTEN and FCGI_WORKERS, so that
- * the settings table checks them like any other. */
+/* --listen, --workers and --config stand for FCGI_LISTEN, FCGI_WORKERS
+ * and RUNS_SUMMARY_CONFIG, so that the settings table checks them like
+ * any other. */
 static int
 main_options(int argc, char **argv)
 {
@@ -48,7 +49,8 @@ main_options(int argc, char **argv)
 
 	for (i = 1; i < argc; i += 2) {
 		const char *var = strcmp(argv[i], "--listen") == 0 ? "FCGI_LISTEN"
-		    : strcmp(argv[i], "--workers") == 0 ? "FCGI_WORKERS" : NULL;
+		    : strcmp(argv[i], "--workers") == 0 ? "FCGI_WORKERS"
+		    : strcmp(argv[i], "--config") == 0 ? "RUNS_SUMMARY_CONFIG" : NULL;
 
 		if (var == NULL || i + 1 >= argc) {
 			dprintf(2, "runs-summary: %s '%s'\n", var ? "no value for" :

@@ -402,7 +402,9 @@ sup_signal_all(const struct sup *s, int sig)
 		kill(s->retired[i], sig);
 }
 
-/* New keys, then a new worker for every slot; the old ones finish. */
+/* New settings and keys, then a new worker for every slot; the old ones
+ * finish their requests. The socket and the pool's size stay: changing
+ * them takes a restart. */
 static void
 sup_reload(struct sup *s)
 {
@@ -410,9 +412,9 @@ sup_reload(struct sup *s)
 	int i;
 
 	sup_notify("RELOADING=1");
-	if (app_reload_keys(s->app, err, sizeof(err)) != 0) {
-		log_line("event=reload_failed reason=\"%s; the workers keep the old keys\"",
-		    log_safe(err, safe, sizeof(safe)));
+	if (app_reload(s->app, err, sizeof(err)) != 0) {
+		log_line("event=reload_failed reason=\"%s; the workers keep the old "
+		    "settings and keys\"", log_safe(err, safe, sizeof(safe)));
 		sup_notify("READY=1");
 		return;
 	}

@@ -348,7 +348,7 @@ vd_query_build(const char *workflow_id, size_t workflow_id_len,
 	}
 	/* Two date-times need about 100 bytes; nothing of ours needs more
 	 * than this, so a longer query is refused unread. */
-	if (strnlen(query, VD_QUERY_MAX + 1) > VD_QUERY_MAX)
+	if (query != NULL && strnlen(query, VD_QUERY_MAX + 1) > VD_QUERY_MAX)
 		msg[VD_FIELD_QUERY] = VD_MSG_QUERY_LONG;
 	else if (vd_scan_query(query, &from, &to) != 0)
 		msg[VD_FIELD_QUERY] = VD_MSG_QUERY;

@@ -270,18 +270,18 @@ class Traffic:
 
 def test_rotation_under_traffic_new_key_passes_removed_key_fails():
     T_C = token("c", "ins_c")
-    before = len(log_lines("event=keys_reloaded"))
+    before = len(log_lines("event=reloaded"))
     with Traffic({"a": T_A, "b": T_B, "c": T_C}, 4.0) as tr:
         time.sleep(1.0)
         with HeldQueries(1.5):
             t_hup, t_sig = time.monotonic(), time.time()
             write_jwks(KEYS["b"][1], KEYS["c"][1])
             sighup_all()
-        wait_log("event=keys_reloaded pem=no jwks_keys=2", before + len(S.worker_pids))
+        wait_log("event=reloaded pem=no jwks_keys=2", before + len(S.worker_pids))
         t_done = time.monotonic()
     # Connections queued while the queries were held: each worker still
     # finishes only the request it had, then reloads before the next.
-    for pid, n in served_after(t_sig, "event=keys_reloaded").items():
+    for pid, n in served_after(t_sig, "event=reloaded").items():
         ok(n <= 1, "worker %d served %d requests between SIGHUP and its reload" % (pid, n))
     res = tr.results
     bad = [r for r in res if r[3] not in (200, "INVALID_TOKEN")]
@@ -300,11 +300,11 @@ def test_reload_with_bad_keys_keeps_the_old_ones():
     for raw, why in (('{"keys": [', "not a JSON document"),
                      ('{"keys": []}', "no RSA signing key"),
                      (json.dumps({"keys": [EC_JWK]}), "no RSA signing key")):
-        before = len(log_lines("event=keys_reload_failed"))
+        before = len(log_lines("event=reload_failed"))
         write_jwks(raw=raw)
         sighup_all()
-        wait_log("event=keys_reload_failed", before + len(S.worker_pids))
-        ok(log_lines(r'keys_reload_failed reason="CLERK_JWKS_FILE %s: %s' % (
+        wait_log("event=reload_failed", before + len(S.worker_pids))
+        ok(log_lines(r'reload_failed reason="CLERK_JWKS_FILE %s: %s' % (
             re.escape(JWKS), why)), "reason names the file and the problem: " + why)
         for _ in range(4):
             eq(status_code(get(T_B)), 200, "B still passes")
@@ -315,20 +315,20 @@ def test_reload_with_bad_keys_keeps_the_old_ones():
 
 
 def test_reload_with_missing_file_keeps_the_old_ones():
-    before = len(log_lines("event=keys_reload_failed"))
+    before = len(log_lines("event=reload_failed"))
     os.unlink(JWKS)
     sighup_all()
-    wait_log("event=keys_reload_failed", before + len(S.worker_pids))
-    ok(log_lines("keys_reload_failed reason=\"CLERK_JWKS_FILE %s: No such file"
+    wait_log("event=reload_failed", before + len(S.worker_pids))
+    ok(log_lines("reload_failed reason=\"CLERK_JWKS_FILE %s: No such file"
                  % re.escape(JWKS)), "missing file named")
     eq(status_code(get(T_B)), 200, "B still passes")
 
 
 def test_reload_back_to_the_first_set():
-    before = len(log_lines("event=keys_reloaded"))
+    before = len(log_lines("event=reloaded"))
     write_jwks(KEYS["a"][1], EC_JWK, KEYS["b"][1])
     sighup_all()
-    wait_log("event=keys_reloaded pem=no jwks_keys=2", before + len(S.worker_pids))
+    wait_log("event=reloaded pem=no jwks_keys=2", before + len(S.worker_pids))
     eq(status_code(get(T_A)), 200, "A passes again")
     eq(status_code(get(token("c", "ins_c"))), "INVALID_TOKEN", "C refused again")
 

@@ -28,6 +28,11 @@ os.environ.update({"FCGI_MAX_REQUESTS": str(MAX_REQUESTS),
 for var in ("CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES", "CLERK_JWKS_FILE",
             "TOKEN_CACHE_ENTRIES", "RS_STACK_KEY_FILE", "LOG_LEVEL"):
     os.environ.pop(var, None)
+os.makedirs(STATE, exist_ok=True)
+CONF = os.path.join(STATE, "runs-summary.conf")
+with open(CONF, "w") as f:
+    f.write("# the pool's settings file\nLOG_LEVEL=info\n")
+os.environ["RUNS_SUMMARY_CONFIG"] = CONF
 S = Stack(STATE, BINARY, LISTEN, pool="supervisor", workers=WORKERS)
 LOG = os.path.join(STATE, "workers.log")
 WF = "3f2b8c1d-9e4a-4b7c-8d6e-5a4b3c2d1e0f"      # scripts/seed-demo.sql
@@ -211,6 +216,36 @@ def test_sighup_with_a_bad_key_keeps_the_pool():
             f.write(good)
     eq(outcome(get()), 200, "still served with the old key")
     eq(old - set(workers()), set(), "the workers kept")
+
+
+def reload_with(conf_text, event):
+    before = len(log_lines(event))
+    with open(CONF, "w") as f:
+        f.write(conf_text)
+    os.kill(S.pool_pid, signal.SIGHUP)
+    wait_until(lambda: len(log_lines(event)) > before, event)
+
+
+def logged(rid):
+    S.request(PATH, headers={"Authorization": "Bearer " + TOKEN, "X-Request-Id": rid})
+    time.sleep(0.2)
+    return bool(log_lines("request_id=%s " % rid))
+
+
+def test_sighup_reloads_the_settings_file_and_keeps_it_when_bad():
+    try:
+        reload_with("LOG_LEVEL=warn\n", "event=reloaded ")
+        wait_until(pool_is_full, "a full pool")
+        ok(not logged("conf-warn-1"), "a 200 is not logged at LOG_LEVEL=warn")
+        reload_with("LOG_LEVEL=loud\n", "event=reload_failed")
+        ok(log_lines('reload_failed reason="LOG_LEVEL must be info, warn or error'),
+           "the reason logged")
+        ok(not logged("conf-warn-2"), "still warn: the bad file changed nothing")
+        eq(outcome(get()), 200, "still serving")
+    finally:
+        reload_with("LOG_LEVEL=info\n", "event=reloaded ")
+    wait_until(pool_is_full, "a full pool")
+    ok(logged("conf-info-1"), "logged again at info")
 
 
 def test_statement_timeout_gives_503_within_budget_then_200():

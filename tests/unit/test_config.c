@@ -1,8 +1,10 @@
 /* test_config.c: bounded numbers, comma-separated lists, and cfg_load()
  * reading the environment (fcgi/config.h, SPEC.md "Configuration"). */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "unit.h"
@@ -145,7 +147,9 @@ static const char *const cfg_vars[] = { "DATABASE_URL", "CLERK_JWT_KEY",
     "CLERK_JWT_KEY_FILE", "CLERK_JWKS_FILE", "CLERK_ISSUER",
     "CLERK_AUTHORIZED_PARTIES", "JWT_LEEWAY_SECONDS",
     "DB_CONNECT_TIMEOUT_SECONDS", "DB_STATEMENT_TIMEOUT_MS",
-    "TOKEN_CACHE_ENTRIES" };
+    "TOKEN_CACHE_ENTRIES", "RUNS_SUMMARY_CONFIG", "FCGI_LISTEN", "FCGI_WORKERS",
+    "FCGI_SOCKET_MODE", "FCGI_SOCKET_OWNER", "FCGI_MAX_REQUESTS", "LOG_LEVEL",
+    "SHUTDOWN_GRACE_SECONDS" };
 
 static void
 clear_env(void)
@@ -275,6 +279,66 @@ START_TEST(test_load_jwks_file_is_a_setting)
 }
 END_TEST
 
+/* A settings file holding text, named by RUNS_SUMMARY_CONFIG. */
+static void
+settings_file(char path[64], const char *text)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/rs-config-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	setenv("RUNS_SUMMARY_CONFIG", path, 1);
+}
+
+START_TEST(test_settings_file_wins_over_environment)
+{
+	char path[64];
+	cfg_config c;
+
+	setenv("JWT_LEEWAY_SECONDS", "7", 1);
+	setenv("DB_STATEMENT_TIMEOUT_MS", "900", 1);
+	settings_file(path, "# a comment\n\n  JWT_LEEWAY_SECONDS=9\r\n"
+	    "DATABASE_URL=\"host=/run/postgresql dbname=onepin\"\n"
+	    "CLERK_ISSUER='https://a.example, https://b.example'\n"
+	    "JWT_LEEWAY_SECONDS=11\n");
+	load_ok(&c);
+	unlink(path);
+	ck_assert_int_eq(c.leeway, 11);		/* the file's last line */
+	ck_assert_int_eq(c.statement_timeout_ms, 900);	/* the environment's */
+	ck_assert_str_eq(c.database_url, "host=/run/postgresql dbname=onepin");
+	ck_assert_uint_eq(c.nissuers, 2);
+	ck_assert_str_eq(c.issuers[1], "https://b.example");
+	cfg_free(&c);
+}
+END_TEST
+
+START_TEST(test_settings_file_refuses_unknown_names_and_bad_lines)
+{
+	char path[64], err[256] = "";
+	cfg_config c;
+
+	settings_file(path, "JWT_LEEWAY_SECONDS=1\nJWT_LEEWAY=2\n");
+	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	cfg_free(&c);
+	ck_assert_ptr_nonnull(strstr(err, "line 2: not a setting"));
+	unlink(path);
+	settings_file(path, "just words\n");
+	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	cfg_free(&c);
+	ck_assert_ptr_nonnull(strstr(err, "line 1: not NAME=value"));
+	unlink(path);
+	settings_file(path, "RUNS_SUMMARY_CONFIG=/etc/other\n");
+	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	cfg_free(&c);
+	unlink(path);
+	load_refused("RUNS_SUMMARY_CONFIG", "/nonexistent/rs.conf", err, sizeof(err));
+	ck_assert_str_eq(err, "RUNS_SUMMARY_CONFIG /nonexistent/rs.conf: No such file or directory");
+}
+END_TEST
+
 START_TEST(test_load_too_many_list_items_is_error)
 {
 	char many[CFG_LIST_MAX * 3 + 8];
@@ -326,6 +390,8 @@ config_suite(void)
 	tcase_add_test(e, test_load_too_many_list_items_is_error);
 	tcase_add_test(e, test_load_token_cache_entries_bounds);
 	tcase_add_test(e, test_load_jwks_file_is_a_setting);
+	tcase_add_test(e, test_settings_file_wins_over_environment);
+	tcase_add_test(e, test_settings_file_refuses_unknown_names_and_bad_lines);
 	suite_add_tcase(s, e);
 	return s;
 }

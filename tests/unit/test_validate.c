@@ -913,6 +913,26 @@ START_TEST(test_query_invalid_workspace_is_error)
 }
 END_TEST
 
+START_TEST(test_query_longer_than_max_is_refused_unread)
+{
+	char query[VD_QUERY_MAX + 2];
+	vd_query q;
+
+	/* exactly the limit: read (and its one bad escape found) */
+	memset(query, 'a', VD_QUERY_MAX);
+	memcpy(query, "from=%zz&", 9);
+	query[VD_QUERY_MAX] = '\0';
+	ck_assert_int_eq(vd_query_build(WF, strlen(WF), NULL, query, &q), 1);
+	ck_assert_str_eq(q.errors[0].message, "is not a valid percent-encoded query string");
+	/* one byte more: refused for its length alone */
+	query[VD_QUERY_MAX] = 'a';
+	query[VD_QUERY_MAX + 1] = '\0';
+	ck_assert_int_eq(vd_query_build(WF, strlen(WF), NULL, query, &q), 1);
+	ck_assert_int_eq(q.errors[0].field, VD_FIELD_QUERY);
+	ck_assert_str_eq(q.errors[0].message, "is longer than 2048 bytes");
+}
+END_TEST
+
 START_TEST(test_query_lists_every_invalid_field_in_field_order)
 {
 	vd_query q;
@@ -1069,6 +1089,7 @@ validate_suite(void)
 	tcase_add_test(q, test_query_workflow_id_bounded_by_length);
 	tcase_add_test(q, test_query_empty_workspace_is_absent);
 	tcase_add_test(q, test_query_invalid_workspace_is_error);
+	tcase_add_test(q, test_query_longer_than_max_is_refused_unread);
 	tcase_add_test(q, test_query_lists_every_invalid_field_in_field_order);
 	tcase_add_test(q, test_query_lists_from_and_to_both);
 	tcase_add_test(q, test_query_messages_never_echo_input);
