@@ -7,10 +7,12 @@ import atexit
 import http.client
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -65,6 +67,15 @@ class Stack:
                               "-c", text], check=True, capture_output=True, text=True)
         return out.stdout.strip()
 
+    def log_lines(self, pattern):
+        """The lines of the pool's log (DIR/workers.log) that match."""
+        with open(os.path.join(self.dir, "workers.log")) as f:
+            return [ln for ln in f if re.search(pattern, ln)]
+
+    def wait_log(self, pattern, count=1, timeout=10):
+        wait_until(lambda: len(self.log_lines(pattern)) >= count,
+                   "%d log lines matching %r" % (count, pattern), timeout)
+
     def request(self, path, method="GET", headers=None, timeout=10):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
@@ -93,6 +104,82 @@ class Response:
 
     def __repr__(self):
         return "Response(%d, %r, %r)" % (self.status, self.headers, self.body[:400])
+
+
+def outcome(r):
+    """200, or the error code a refusal carries (nginx's 503 has one too)."""
+    if r.status == 200:
+        return 200
+    try:
+        return r.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return "HTTP %d" % r.status
+
+
+def wait_until(cond, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise Failure("timed out waiting for " + what)
+
+
+class Traffic:
+    """Clients asking for `path` in a loop, each of `tokens` (name ->
+    bearer) in turn, recording (start, end, name, outcome); bounded by
+    count and time. With more clients than workers, connections queue."""
+
+    def __init__(self, stack, path, tokens, seconds, clients=6):
+        self.stack, self.path, self.tokens = stack, path, tokens
+        self.until = time.monotonic() + seconds
+        self.results, self.lock = [], threading.Lock()
+        self.threads = [threading.Thread(target=self.run) for _ in range(clients)]
+
+    def run(self):
+        for _ in range(5000):
+            if time.monotonic() > self.until:
+                return
+            for name, tok in self.tokens.items():
+                t0 = time.monotonic()
+                try:
+                    o = outcome(self.stack.request(
+                        self.path, headers={"Authorization": "Bearer " + tok}))
+                except Exception as e:  # a cut connection is a failure too
+                    o = "error %r" % e
+                with self.lock:
+                    self.results.append((t0, time.monotonic(), name, o))
+
+    def failures(self):
+        return [r for r in self.results if r[3] != 200]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        for t in self.threads:
+            t.join()
+
+
+class HeldQueries:
+    """Holds every summary query on a table lock for `seconds`, so that
+    the workers are busy and connections queue behind them."""
+
+    def __init__(self, stack, seconds, settle=0.5):
+        self.settle = settle
+        self.proc = subprocess.Popen(
+            ["psql", stack.dburl, "-qAtX", "-c", "BEGIN; LOCK TABLE workflow_runs IN "
+             "ACCESS EXCLUSIVE MODE; SELECT pg_sleep(%s); COMMIT;" % seconds],
+            stdout=subprocess.DEVNULL)
+
+    def __enter__(self):
+        time.sleep(self.settle)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.wait(timeout=30)
 
 
 def mint(key, *args):

@@ -15,12 +15,11 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (MINT, Stack, collect, eq, main_exit, mint, mint_claims,  # noqa: E402
-                     ok, run_tests)
+from harness import (MINT, HeldQueries, Stack, Traffic, collect, eq, main_exit,  # noqa: E402
+                     mint, mint_claims, ok, outcome, run_tests)
 
 STATE, BINARY, LISTEN = sys.argv[1], sys.argv[2], sys.argv[3]
 WF = "3f2b8c1d-9e4a-4b7c-8d6e-5a4b3c2d1e0f"      # scripts/seed-demo.sql
@@ -73,23 +72,12 @@ def get(tok, rid=None):
     return S.request(PATH, headers=h)
 
 
-def status_code(r):
-    """200, or the error code of a refusal."""
-    return 200 if r.status == 200 else r.json()["error"]["code"]
-
-
 def log_lines(pattern):
-    with open(LOG) as f:
-        return [ln for ln in f if re.search(pattern, ln)]
+    return S.log_lines(pattern)
 
 
 def wait_log(pattern, count, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(log_lines(pattern)) >= count:
-            return
-        time.sleep(0.05)
-    raise AssertionError("log: fewer than %d lines match %r" % (count, pattern))
+    S.wait_log(pattern, count, timeout)
 
 
 def sighup_all():
@@ -102,24 +90,6 @@ def log_time(line):
     stamp = re.search(r"ts=(\S+)Z", line).group(1)
     return (dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.timezone.utc)
             .timestamp())
-
-
-class HeldQueries:
-    """Holds every summary query on a lock for `seconds`, so that the
-    workers are busy and connections queue behind them."""
-
-    def __init__(self, seconds):
-        self.proc = subprocess.Popen(
-            ["psql", S.dburl, "-qAtX", "-c", "BEGIN; LOCK TABLE workflow_runs IN ACCESS "
-             "EXCLUSIVE MODE; SELECT pg_sleep(%s); COMMIT;" % seconds],
-            stdout=subprocess.DEVNULL)
-
-    def __enter__(self):
-        time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.wait(timeout=30)
 
 
 def served_after(t, until_event=None):
@@ -144,27 +114,27 @@ T_A, T_B = token("a", "ins_a"), token("b", "ins_b")
 
 
 def test_jwks_token_with_its_kid_passes():
-    eq(status_code(get(T_A)), 200, "key A, kid ins_a")
+    eq(outcome(get(T_A)), 200, "key A, kid ins_a")
 
 
 def test_jwks_second_key_passes():
-    eq(status_code(get(T_B)), 200, "key B, kid ins_b")
+    eq(outcome(get(T_B)), 200, "key B, kid ins_b")
 
 
 def test_jwks_unknown_kid_is_401():
-    eq(status_code(get(token("a", "ins_zzz"))), "INVALID_TOKEN", "unknown kid")
+    eq(outcome(get(token("a", "ins_zzz"))), "INVALID_TOKEN", "unknown kid")
 
 
 def test_jwks_kid_of_another_key_is_401():
-    eq(status_code(get(token("a", "ins_b"))), "INVALID_TOKEN", "key A under B's kid")
+    eq(outcome(get(token("a", "ins_b"))), "INVALID_TOKEN", "key A under B's kid")
 
 
 def test_jwks_only_token_without_kid_is_401():
-    eq(status_code(get(token("a"))), "INVALID_TOKEN", "no kid, no PEM")
+    eq(outcome(get(token("a"))), "INVALID_TOKEN", "no kid, no PEM")
 
 
 def test_jwks_kid_of_the_skipped_ec_key_is_401():
-    eq(status_code(get(token("a", "ec_1"))), "INVALID_TOKEN", "kid of the EC key")
+    eq(outcome(get(token("a", "ec_1"))), "INVALID_TOKEN", "kid of the EC key")
 
 
 def test_jwks_non_rsa_key_skipped_and_logged():
@@ -183,7 +153,7 @@ def test_jwks_refusal_reason_is_logged_not_answered():
 def test_cache_second_use_is_a_hit():
     tok = token("b", "ins_b")
     for i in range(6):
-        eq(status_code(get(tok, rid="hit-%d" % i)), 200, "request %d" % i)
+        eq(outcome(get(tok, rid="hit-%d" % i)), 200, "request %d" % i)
     wait_log(r"request_id=hit-\d .*token_cache=hit", 1)
     eq(len(log_lines(r"request_id=hit-\d .*token_cache=miss")) <= len(S.worker_pids), True,
        "at most one miss per worker")
@@ -196,14 +166,14 @@ def test_cache_hit_after_expiry_refused():
                       header={"alg": "RS256", "typ": "JWT", "kid": "ins_a"})
     served = set()
     for i in range(40):
-        eq(status_code(get(tok, rid="exp-pre-%d" % i)), 200, "before expiry")
+        eq(outcome(get(tok, rid="exp-pre-%d" % i)), 200, "before expiry")
         served |= {m.group(1) for m in (re.search(r"pid=(\d+)", ln)
                                         for ln in log_lines("request_id=exp-pre-"))}
         if len(served) == len(S.worker_pids):
             break
     time.sleep(max(0.0, now + 3.2 - time.time()))
     for i in range(12):
-        eq(status_code(get(tok, rid="exp-post-%d" % i)), "INVALID_TOKEN", "after expiry")
+        eq(outcome(get(tok, rid="exp-post-%d" % i)), "INVALID_TOKEN", "after expiry")
     hits = log_lines(r'request_id=exp-post-\d+ .*token_cache=hit reason="token expired"')
     ok(len(hits) >= 1, "a cached token past exp + leeway is refused by the cache check")
     ok(not log_lines(r"request_id=exp-post-\d+ .*status=200"), "no 200 after expiry")
@@ -225,8 +195,8 @@ def test_cache_bounded_answers_stay_right_under_eviction():
     misses = len(log_lines("token_cache=miss"))
     for rnd in range(2):
         for i in range(n):
-            eq(status_code(get(member[i])), 200, "round %d member token %d" % (rnd, i))
-            eq(status_code(get(stranger[i])), "NOT_FOUND", "round %d stranger %d" % (rnd, i))
+            eq(outcome(get(member[i])), 200, "round %d member token %d" % (rnd, i))
+            eq(outcome(get(stranger[i])), "NOT_FOUND", "round %d stranger %d" % (rnd, i))
     misses = len(log_lines("token_cache=miss")) - misses
     ok(misses >= 4 * n - 2 * len(S.worker_pids) * CACHE_ENTRIES,
        "%d misses: the cache held more than its %d entries" % (misses, CACHE_ENTRIES))
@@ -234,46 +204,12 @@ def test_cache_bounded_answers_stay_right_under_eviction():
 # ---- rotation: SIGHUP ----------------------------------------------------
 
 
-class Traffic:
-    """Clients asking in a loop with each of some tokens, recording
-    (start, end, token name, outcome); bounded by count and time. Six
-    clients for two workers keep a queue of connections waiting, which is
-    when a worker must still take its signals."""
-
-    def __init__(self, tokens, seconds, clients=6):
-        self.tokens, self.until = tokens, time.monotonic() + seconds
-        self.results, self.lock = [], threading.Lock()
-        self.threads = [threading.Thread(target=self.run) for _ in range(clients)]
-
-    def run(self):
-        for _ in range(5000):
-            if time.monotonic() > self.until:
-                return
-            for name, tok in self.tokens.items():
-                t0 = time.monotonic()
-                try:
-                    outcome = status_code(get(tok))
-                except Exception as e:  # a connection error is a failure too
-                    outcome = "error: %r" % e
-                with self.lock:
-                    self.results.append((t0, time.monotonic(), name, outcome))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        for t in self.threads:
-            t.join()
-
-
 def test_rotation_under_traffic_new_key_passes_removed_key_fails():
     T_C = token("c", "ins_c")
     before = len(log_lines("event=reloaded"))
-    with Traffic({"a": T_A, "b": T_B, "c": T_C}, 4.0) as tr:
+    with Traffic(S, PATH, {"a": T_A, "b": T_B, "c": T_C}, 4.0) as tr:
         time.sleep(1.0)
-        with HeldQueries(1.5):
+        with HeldQueries(S, 1.5):
             t_hup, t_sig = time.monotonic(), time.time()
             write_jwks(KEYS["b"][1], KEYS["c"][1])
             sighup_all()
@@ -307,9 +243,9 @@ def test_reload_with_bad_keys_keeps_the_old_ones():
         ok(log_lines(r'reload_failed reason="CLERK_JWKS_FILE %s: %s' % (
             re.escape(JWKS), why)), "reason names the file and the problem: " + why)
         for _ in range(4):
-            eq(status_code(get(T_B)), 200, "B still passes")
-            eq(status_code(get(T_C)), 200, "C still passes")
-            eq(status_code(get(T_A)), "INVALID_TOKEN", "A still refused")
+            eq(outcome(get(T_B)), 200, "B still passes")
+            eq(outcome(get(T_C)), 200, "C still passes")
+            eq(outcome(get(T_A)), "INVALID_TOKEN", "A still refused")
     for pid in S.worker_pids:
         ok(os.path.exists("/proc/%d" % pid), "worker %d alive" % pid)
 
@@ -321,7 +257,7 @@ def test_reload_with_missing_file_keeps_the_old_ones():
     wait_log("event=reload_failed", before + len(S.worker_pids))
     ok(log_lines("reload_failed reason=\"CLERK_JWKS_FILE %s: No such file"
                  % re.escape(JWKS)), "missing file named")
-    eq(status_code(get(T_B)), 200, "B still passes")
+    eq(outcome(get(T_B)), 200, "B still passes")
 
 
 def test_reload_back_to_the_first_set():
@@ -329,16 +265,16 @@ def test_reload_back_to_the_first_set():
     write_jwks(KEYS["a"][1], EC_JWK, KEYS["b"][1])
     sighup_all()
     wait_log("event=reloaded pem=no jwks_keys=2", before + len(S.worker_pids))
-    eq(status_code(get(T_A)), 200, "A passes again")
-    eq(status_code(get(token("c", "ins_c"))), "INVALID_TOKEN", "C refused again")
+    eq(outcome(get(T_A)), 200, "A passes again")
+    eq(outcome(get(token("c", "ins_c"))), "INVALID_TOKEN", "C refused again")
 
 
 def test_stop_signals_end_workers_between_requests_under_load():
     """SIGTERM and SIGUSR1 (libfcgi's own stop signal) each end a worker
     after the request it is serving, though connections queue for it."""
-    with Traffic({"b": T_B}, 4.0) as tr:
+    with Traffic(S, PATH, {"b": T_B}, 4.0) as tr:
         time.sleep(0.5)
-        with HeldQueries(1.5):
+        with HeldQueries(S, 1.5):
             t_sig = time.time()
             os.kill(S.worker_pids[0], signal.SIGTERM)
             os.kill(S.worker_pids[1], signal.SIGUSR1)

@@ -13,12 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ROOT, Stack, collect, eq, main_exit, mint, ok,  # noqa: E402
-                     run_tests)
+from harness import (ROOT, HeldQueries, Stack, Traffic, collect, eq, main_exit,  # noqa: E402
+                     mint, ok, outcome, run_tests, wait_until)
 
 STATE, BINARY, LISTEN = sys.argv[1], sys.argv[2], sys.argv[3]
 WORKERS, MAX_REQUESTS, BUDGET_MS = 2, 40, 800
@@ -44,23 +43,8 @@ def get(path=PATH, token=TOKEN, timeout=10):
     return S.request(path, headers={"Authorization": "Bearer " + token}, timeout=timeout)
 
 
-def outcome(r):
-    return 200 if r.status == 200 else "%d %s" % (r.status, r.json().get("error", {})
-                                                  .get("code", r.body[:40]))
-
-
 def log_lines(pattern):
-    with open(LOG) as f:
-        return [ln for ln in f if re.search(pattern, ln)]
-
-
-def wait_until(cond, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
+    return S.log_lines(pattern)
 
 
 def workers():
@@ -69,59 +53,12 @@ def workers():
 
 
 def pool_is_full():
-    return len(workers()) == WORKERS and all(
-        open("/proc/%d/stat" % p).read().split()[2] != "Z" for p in workers())
+    try:
+        return len(workers()) == WORKERS and all(
+            open("/proc/%d/stat" % p).read().split()[2] != "Z" for p in workers())
+    except FileNotFoundError:   # a worker exiting right now
+        return False
 
-
-class Traffic:
-    """Clients asking in a loop, recording (start, end, outcome); bounded
-    by count and time."""
-
-    def __init__(self, seconds, clients=4):
-        self.until = time.monotonic() + seconds
-        self.results, self.lock = [], threading.Lock()
-        self.threads = [threading.Thread(target=self.run) for _ in range(clients)]
-
-    def run(self):
-        for _ in range(5000):
-            if time.monotonic() > self.until:
-                return
-            t0 = time.monotonic()
-            try:
-                o = outcome(get())
-            except Exception as e:  # a cut connection is a failure too
-                o = "error %r" % e
-            with self.lock:
-                self.results.append((t0, time.monotonic(), o))
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        for t in self.threads:
-            t.join()
-
-    def failures(self):
-        return [r for r in self.results if r[2] != 200]
-
-
-class HeldQueries:
-    """Holds the summary queries on a table lock for `seconds`."""
-
-    def __init__(self, seconds):
-        self.proc = subprocess.Popen(
-            ["psql", S.dburl, "-qAtX", "-c", "BEGIN; LOCK TABLE workflow_runs IN ACCESS "
-             "EXCLUSIVE MODE; SELECT pg_sleep(%s); COMMIT;" % seconds],
-            stdout=subprocess.DEVNULL)
-
-    def __enter__(self):
-        time.sleep(0.3)
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.wait(timeout=30)
 
 # ---- the pool ---------------------------------------------------------------
 
@@ -135,7 +72,7 @@ def test_pool_starts_its_workers_and_answers():
 
 def test_recycled_after_max_requests_without_dropping_any():
     before = len(log_lines('event=worker_exit reason="max_requests"'))
-    with Traffic(3.0) as tr:
+    with Traffic(S, PATH, {"jwt": TOKEN}, 3.0, clients=4) as tr:
         pass
     eq(tr.failures(), [], "failed requests")
     ok(len(tr.results) > 3 * MAX_REQUESTS, "enough requests (%d)" % len(tr.results))
@@ -164,12 +101,12 @@ def pool_env():
 
 
 def test_kill_9_a_worker_under_load_is_respawned():
-    with Traffic(2.0) as tr:
+    with Traffic(S, PATH, {"jwt": TOKEN}, 2.0, clients=4) as tr:
         time.sleep(0.5)
         victim = kill_a_worker()
     # Only the request the victim was serving may fail (nginx's JSON 503).
     ok(len(tr.failures()) <= 1, "failures: %r" % tr.failures()[:5])
-    ok(all(r[2] in (200, "503 SERVICE_UNAVAILABLE") for r in tr.results), "outcomes")
+    ok(all(r[3] in (200, "SERVICE_UNAVAILABLE") for r in tr.results), "outcomes")
     wait_until(pool_is_full, "the pool back to %d workers" % WORKERS)
     ok(victim not in workers(), "the victim replaced")
 
@@ -193,7 +130,7 @@ def test_crash_loop_backs_off():
 
 def test_sighup_under_load_fails_no_request_and_replaces_workers():
     old = set(workers())
-    with Traffic(3.0) as tr:
+    with Traffic(S, PATH, {"jwt": TOKEN}, 3.0, clients=4) as tr:
         time.sleep(1.0)
         os.kill(S.pool_pid, signal.SIGHUP)
     eq(tr.failures(), [], "failed requests")
@@ -249,11 +186,11 @@ def test_sighup_reloads_the_settings_file_and_keeps_it_when_bad():
 
 
 def test_statement_timeout_gives_503_within_budget_then_200():
-    with HeldQueries(2.0):
+    with HeldQueries(S, 2.0, settle=0.3):
         t0 = time.monotonic()
         r = get()
         took = time.monotonic() - t0
-    eq(outcome(r), "503 SERVICE_UNAVAILABLE", "held query")
+    eq(outcome(r), "SERVICE_UNAVAILABLE", "held query")
     eq(r.headers.get("retry-after"), "1", "Retry-After")
     ok(took < BUDGET_MS / 1000 + 0.5, "answered within the budget (%.2f s)" % took)
     ok(log_lines(r'status=503 .*reason="statement timeout"'), "reason logged")
@@ -361,10 +298,10 @@ def test_systemd_unit_verifies():
 
 
 def test_sigterm_under_load_finishes_requests_and_exits_0():
-    with Traffic(4.0) as tr:
+    with Traffic(S, PATH, {"jwt": TOKEN}, 4.0, clients=4) as tr:
         time.sleep(0.5)
         # Held for less than the budget: those requests are answered 200.
-        with HeldQueries(0.6):
+        with HeldQueries(S, 0.6, settle=0.3):
             t_sig = time.monotonic()
             os.kill(S.pool_pid, signal.SIGTERM)
         exit_file = os.path.join(STATE, "pool.exit")
@@ -376,7 +313,7 @@ def test_sigterm_under_load_finishes_requests_and_exits_0():
     # Each worker finished the request it had (held on the lock) and
     # answered it whole; connections still queued when the socket closed
     # got nginx's JSON 503, which clients retry. Nothing else.
-    eq({r[2] for r in tr.results} - {200, "503 SERVICE_UNAVAILABLE"}, set(), "outcomes")
+    eq({r[3] for r in tr.results} - {200, "SERVICE_UNAVAILABLE"}, set(), "outcomes")
     with open(LOG) as f:
         log = f.read()
     drained = log[log.index("event=draining"):log.index("event=pool_stopped")]
