@@ -38,10 +38,11 @@ app_wire(app_ctx *a)
 }
 
 int
-app_init(app_ctx *a, char *err, size_t errlen)
+app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
-	if (cfg_load(&a->cfg, err, errlen) != 0)
+	a->overrides = overrides;
+	if (cfg_load(&a->cfg, overrides, err, errlen) != 0)
 		goto fail;
 	if (strcmp(a->cfg.log_level, "info") == 0)
 		a->log_min_status = 0;
@@ -81,7 +82,7 @@ app_reload(app_ctx *a, char *err, size_t errlen)
 	 * the settings file, the key files); the old context goes only once
 	 * the new one is whole. The database connection is opened again, to
 	 * the DATABASE_URL now in force, by the next request. */
-	if (app_init(&fresh, err, errlen) != 0)
+	if (app_init(&fresh, a->overrides, err, errlen) != 0)
 		return -1;
 	app_free(a);
 	*a = fresh;

@@ -20,10 +20,12 @@ typedef struct {
 	auth_verifier auth;
 	db_conn *db;
 	int log_min_status;	/* request lines below this status are not logged */
+	const char *const *overrides;	/* the command line's settings */
 } app_ctx;
 
-/* 0, or -1 with a message for the operator in err (nothing to free). */
-int app_init(app_ctx *a, char *err, size_t errlen);
+/* 0, or -1 with a message for the operator in err (nothing to free).
+ * overrides: as cfg_load's, kept for every reload. */
+int app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen);
 /* 0 with new settings, keys, an empty token cache and a database
  * connection to be opened; -1 with why in err, *a untouched. */
 int app_reload(app_ctx *a, char *err, size_t errlen);

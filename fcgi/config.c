@@ -204,13 +204,16 @@ cfg_read_file(cfg_config *c, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* A setting's value: the file's (its last line wins), else the
- * environment's. */
+/* A setting's value: the command line's, else the file's (its last line
+ * wins), else the environment's. */
 static const char *
-cfg_get(const cfg_config *c, const char *name)
+cfg_get(const cfg_config *c, const char *const *overrides, const char *name)
 {
-	size_t i = c->nfile;
+	size_t i = c->nfile, n = strlen(name);
 
+	for (; overrides != NULL && *overrides != NULL; overrides++)
+		if (strncmp(*overrides, name, n) == 0 && (*overrides)[n] == '=')
+			return *overrides + n + 1;
 	while (i-- > 0)
 		if (strcmp(c->file_names[i], name) == 0)
 			return c->file_values[i];
@@ -218,17 +221,18 @@ cfg_get(const cfg_config *c, const char *name)
 }
 
 int
-cfg_load(cfg_config *c, char *err, size_t errlen)
+cfg_load(cfg_config *c, const char *const *overrides, char *err, size_t errlen)
 {
-	const char *file = getenv("RUNS_SUMMARY_CONFIG");
+	const char *file;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
+	file = cfg_get(c, overrides, "RUNS_SUMMARY_CONFIG");
 	if (file != NULL && file[0] != '\0' && cfg_read_file(c, file, err, errlen) != 0)
 		return -1;
 	for (i = 0; i < CFG_N; i++) {
 		const struct cfg_setting *s = &cfg_table[i];
-		const char *v = cfg_get(c, s->env);
+		const char *v = cfg_get(c, overrides, s->env);
 		char *field = (char *)c + s->off;
 
 		/* Empty counts as unset, but for a list: CLERK_ISSUER= from an
@@ -284,7 +288,11 @@ cfg_usage(int fd)
 	for (i = 0; i < CFG_N; i++) {
 		const struct cfg_setting *s = &cfg_table[i];
 
-		dprintf(fd, "  %-28s %s%s%s%s\n", s->env, s->help,
+		char range[48] = "";
+
+		if (s->kind == CFG_LONG)
+			snprintf(range, sizeof(range), " (%ld-%ld)", s->min, s->max);
+		dprintf(fd, "  %-28s %s%s%s%s%s\n", s->env, s->help, range,
 		    s->def ? " [default " : "", s->def ? s->def : "", s->def ? "]" : "");
 	}
 }

@@ -44,8 +44,10 @@ typedef struct {
 	size_t nparties;
 } cfg_config;
 
-/* 0, or -1 with a message for the operator in err. */
-int cfg_load(cfg_config *c, char *err, size_t errlen);
+/* 0, or -1 with a message for the operator in err. overrides: NULL, or
+ * "NAME=value" strings (the command line's), ending with NULL, that win
+ * over the settings file and the environment. */
+int cfg_load(cfg_config *c, const char *const *overrides, char *err, size_t errlen);
 void cfg_free(cfg_config *c);
 /* The settings table, for --help. */
 void cfg_usage(int fd);

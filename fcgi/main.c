@@ -41,11 +41,14 @@ main_usage(int fd)
 
 /* --listen, --workers and --config stand for FCGI_LISTEN, FCGI_WORKERS
  * and RUNS_SUMMARY_CONFIG, so that the settings table checks them like
- * any other. */
+ * any other; they win over the settings file and the environment. */
+#define MAIN_OPTIONS_MAX 3
+
 static int
-main_options(int argc, char **argv)
+main_options(int argc, char **argv, char *out[MAIN_OPTIONS_MAX + 1])
 {
-	int i;
+	static char buf[MAIN_OPTIONS_MAX][4096];
+	int i, n = 0;
 
 	for (i = 1; i < argc; i += 2) {
 		const char *var = strcmp(argv[i], "--listen") == 0 ? "FCGI_LISTEN"
@@ -57,9 +60,15 @@ main_options(int argc, char **argv)
 			    "unknown argument", argv[i]);
 			return -1;
 		}
-		if (setenv(var, argv[i + 1], 1) != 0)
+		if (n == MAIN_OPTIONS_MAX || (size_t)snprintf(buf[n], sizeof(buf[n]), "%s=%s",
+		    var, argv[i + 1]) >= sizeof(buf[n])) {
+			dprintf(2, "runs-summary: '%s' given twice, or too long\n", argv[i]);
 			return -1;
+		}
+		out[n] = buf[n];
+		n++;
 	}
+	out[n] = NULL;
 	return 0;
 }
 
@@ -67,6 +76,7 @@ int
 main(int argc, char **argv)
 {
 	static app_ctx app;
+	static char *overrides[MAIN_OPTIONS_MAX + 1];
 	char err[512];
 	int rc;
 
@@ -78,14 +88,14 @@ main(int argc, char **argv)
 		dprintf(1, "runs-summary %s\n", RS_VERSION);
 		return 0;
 	}
-	if (main_options(argc, argv) != 0) {
+	if (main_options(argc, argv, overrides) != 0) {
 		main_usage(2);
 		return 2;
 	}
 	/* A reload asked for while the keys are first being read has nothing
 	 * to add; the FastCGI loop installs its own handler. */
 	signal(SIGHUP, SIG_IGN);
-	if (app_init(&app, err, sizeof(err)) != 0) {
+	if (app_init(&app, (const char *const *)overrides, err, sizeof(err)) != 0) {
 		dprintf(2, "runs-summary: %s\n", err);
 		return 1;
 	}

@@ -45,6 +45,7 @@ struct sup {
 	sigset_t handled, orig;
 	int stopping;
 	double deadline;	/* while stopping: SIGKILL after this */
+	char listening[256];	/* the address at start, or "systemd" */
 };
 
 static double
@@ -283,6 +284,7 @@ sup_listen(struct sup *s, char *err, size_t errlen)
 		snprintf(err, errlen, "nothing to listen on: set FCGI_LISTEN");
 		return -1;
 	}
+	snprintf(s->listening, sizeof(s->listening), "%s", fd >= 0 ? "systemd" : spec);
 	if (fd < 0)
 		fd = strncmp(spec, "unix:", 5) == 0 ? sup_bind_unix(s, spec + 5, err, errlen)
 		    : sup_bind_tcp(spec, err, errlen);
@@ -299,7 +301,7 @@ static void
 sup_spawn(struct sup *s, int i)
 {
 	struct sup_slot *sl = &s->slot[i];
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid < 0) {
 		log_line("event=fork_failed slot=%d errno=%d", i, errno);
@@ -310,7 +312,8 @@ sup_spawn(struct sup *s, int i)
 		int rc;
 
 		/* A worker outliving a killed supervisor would hold the socket. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(1);
 		sigprocmask(SIG_SETMASK, &s->orig, NULL);
 		signal(SIGCHLD, SIG_DFL);
 		rc = loop_fastcgi(s->app, s->app->cfg.max_requests);
@@ -418,6 +421,10 @@ sup_reload(struct sup *s)
 		sup_notify("READY=1");
 		return;
 	}
+	if (strcmp(s->listening, "systemd") != 0 &&
+	    (s->app->cfg.listen == NULL || strcmp(s->app->cfg.listen, s->listening) != 0))
+		log_line("event=reload_ignored setting=FCGI_LISTEN reason=\"the socket "
+		    "changes at a restart\"");
 	for (i = 0; i < s->nworkers; i++) {
 		struct sup_slot *sl = &s->slot[i];
 
@@ -508,8 +515,7 @@ sup_run(app_ctx *app)
 		return 1;
 	}
 	log_line("event=pool_started listen=\"%s\" workers=%d max_requests=%ld",
-	    app->cfg.listen ? app->cfg.listen : "systemd", s.nworkers,
-	    app->cfg.max_requests);
+	    s.listening, s.nworkers, app->cfg.max_requests);
 	for (i = 0; i < (size_t)s.nworkers; i++)
 		sup_spawn(&s, (int)i);
 	sup_notify("READY=1");

@@ -6,6 +6,7 @@
 set -u
 [ $# -ge 3 ] || { echo "usage: $0 BASE_URL TOKEN WORKFLOW_ID [WORKSPACE_ID]" >&2; exit 2; }
 base=${1%/} token=$2 wf=$3 ws=${4:-}
+[ -n "$token" ] || { echo "smoke.sh: TOKEN is empty (a session JWT or an API key)" >&2; exit 2; }
 url="$base/api/v1/workflows/$wf/runs/summary"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

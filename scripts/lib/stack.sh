@@ -156,7 +156,7 @@ up() {
 
   # nginx with the drop-in location, pointed at this pool's socket.
   cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"
-  sed "s|unix:/run/runs-summary.sock|unix:$sock|" \
+  sed "s|unix:/run/runs-summary/runs-summary.sock|unix:$sock|" \
     "$RS_ROOT/conf/runs-summary.nginx.conf" > "$dir/runs-summary.nginx.conf"
   sed -e "s|@PREFIX@|$dir|g" -e "s|@LISTEN@|$listen|g" \
     -e "s|@USER@|$(id -un) $(id -gn)|g" "$RS_ROOT/conf/nginx.conf" > "$dir/nginx.conf"
@@ -187,9 +187,11 @@ down() {
     rm -f "$dir/nginx.master"
   fi
   if [ -f "$dir/pool.pid" ]; then
+    # The pool stops its own workers; the pids recorded at start may be
+    # long gone (replaced, recycled) and reused by other processes.
     pid=$(cat "$dir/pool.pid")
     kill "$pid" 2>/dev/null && wait_gone "$pid"
-    rm -f "$dir/pool.pid"
+    rm -f "$dir/pool.pid" "$dir/workers.pid" "$dir/runs-summary.sock"
   fi
   if [ -f "$dir/workers.pid" ]; then
     for pid in $(cat "$dir/workers.pid"); do kill "$pid" 2>/dev/null || true; done

@@ -166,7 +166,7 @@ load_ok(cfg_config *c)
 {
 	char err[256] = "";
 
-	ck_assert_msg(cfg_load(c, err, sizeof(err)) == 0, "refused: %s", err);
+	ck_assert_msg(cfg_load(c, NULL, err, sizeof(err)) == 0, "refused: %s", err);
 }
 
 /* With name set to value, cfg_load fails with its message in err. */
@@ -176,7 +176,7 @@ load_refused(const char *name, const char *value, char *err, size_t errlen)
 	cfg_config c;
 
 	setenv(name, value, 1);
-	ck_assert_int_eq(cfg_load(&c, err, errlen), -1);
+	ck_assert_int_eq(cfg_load(&c, NULL, err, errlen), -1);
 	cfg_free(&c);
 }
 
@@ -315,23 +315,40 @@ START_TEST(test_settings_file_wins_over_environment)
 }
 END_TEST
 
+START_TEST(test_command_line_wins_over_file_and_environment)
+{
+	static const char *const cli[] = { "FCGI_WORKERS=3", "FCGI_LISTEN=unix:/run/a.sock",
+	    NULL };
+	char path[64], err[256] = "";
+	cfg_config c;
+
+	setenv("FCGI_WORKERS", "5", 1);
+	settings_file(path, "FCGI_WORKERS=2\nFCGI_LISTEN=127.0.0.1:9000\n");
+	ck_assert_msg(cfg_load(&c, cli, err, sizeof(err)) == 0, "%s", err);
+	unlink(path);
+	ck_assert_int_eq(c.workers, 3);
+	ck_assert_str_eq(c.listen, "unix:/run/a.sock");
+	cfg_free(&c);
+}
+END_TEST
+
 START_TEST(test_settings_file_refuses_unknown_names_and_bad_lines)
 {
 	char path[64], err[256] = "";
 	cfg_config c;
 
 	settings_file(path, "JWT_LEEWAY_SECONDS=1\nJWT_LEEWAY=2\n");
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(cfg_load(&c, NULL, err, sizeof(err)), -1);
 	cfg_free(&c);
 	ck_assert_ptr_nonnull(strstr(err, "line 2: not a setting"));
 	unlink(path);
 	settings_file(path, "just words\n");
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(cfg_load(&c, NULL, err, sizeof(err)), -1);
 	cfg_free(&c);
 	ck_assert_ptr_nonnull(strstr(err, "line 1: not NAME=value"));
 	unlink(path);
 	settings_file(path, "RUNS_SUMMARY_CONFIG=/etc/other\n");
-	ck_assert_int_eq(cfg_load(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(cfg_load(&c, NULL, err, sizeof(err)), -1);
 	cfg_free(&c);
 	unlink(path);
 	load_refused("RUNS_SUMMARY_CONFIG", "/nonexistent/rs.conf", err, sizeof(err));
@@ -392,6 +409,7 @@ config_suite(void)
 	tcase_add_test(e, test_load_jwks_file_is_a_setting);
 	tcase_add_test(e, test_settings_file_wins_over_environment);
 	tcase_add_test(e, test_settings_file_refuses_unknown_names_and_bad_lines);
+	tcase_add_test(e, test_command_line_wins_over_file_and_environment);
 	suite_add_tcase(s, e);
 	return s;
 }
