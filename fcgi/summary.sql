@@ -19,7 +19,9 @@ WITH key AS (
            CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
                 WHEN k.expires_at <= now() THEN 'expired'
                 WHEN $2::uuid <> k.workspace_id THEN 'workspace'
-                WHEN NOT coalesce('workflows:read' = ANY (k.scopes), false)
+                -- the scope workflows:read, its colon escaped: pgbench,
+                -- which runs this file too, reads ":read" as a variable
+                WHEN NOT coalesce(U&'workflows\003Aread' = ANY (k.scopes), false)
                   THEN 'scope'
            END AS denied
     FROM api_keys k
