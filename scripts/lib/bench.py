@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""The side-by-side measurement behind scripts/bench: the database's own
+limit for the summary statement (pgbench -M prepared, the statement read
+from fcgi/summary.sql, the very file the build embeds) against the service
+through nginx (wrk), in one run, for workflows of several sizes.
+
+Every wrk response is checked against the numbers psql computes for the
+same statement; a run with a wrong answer or an error reports no figures.
+Machines are noisy: each figure is the median of --repeat runs, and the
+ratio is taken within one run.
+
+usage: bench.py --state DIR --listen HOST:PORT [--quick] [--sizes 1000,...]
+                [--clients 4,...] [--seconds S] [--repeat R] [--workers N]
+                [--out DIR]
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STACK = os.path.join(ROOT, "scripts", "lib", "stack.sh")
+MINT = os.path.join(ROOT, "tests", "tools", "mint-token")
+SQL = os.path.join(ROOT, "fcgi", "summary.sql")
+
+WS = "b0000000-0000-4000-8000-000000000001"
+USER = "user_bench"
+FROM, TO = "2025-01-01T00:00:00Z", "2026-12-31T23:59:59Z"
+
+
+def sh(*args, **kw):
+    p = subprocess.run(args, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit("bench: %s failed (%d): %s" % (args[0], p.returncode,
+                                                        p.stderr.strip()[-2000:]))
+    return p.stdout
+
+
+def psql(url, sql):
+    return sh("psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql).strip()
+
+
+def wf_id(n):
+    return "b0000000-0000-4000-8000-%012d" % n
+
+
+def generate(url, sizes):
+    """One workflow of n runs per size, plus noise workflows, all spread
+    over a year, with a realistic mix of statuses and durations."""
+    psql(url, f"""
+        INSERT INTO workspaces (id, name) VALUES ('{WS}', 'bench') ON CONFLICT DO NOTHING;
+        INSERT INTO workspace_members VALUES ('{WS}', '{USER}', 'viewer') ON CONFLICT DO NOTHING;""")
+    noise = [("c0000000-0000-4000-8000-%012d" % i, 50000) for i in range(1, 5)]
+    for wf, n in [(wf_id(n), n) for n in sizes] + noise:
+        if psql(url, f"SELECT count(*) FROM workflows WHERE id = '{wf}'") != "0":
+            continue
+        psql(url, f"""
+            INSERT INTO workflows (id, workspace_id, name) VALUES ('{wf}', '{WS}', 'bench');
+            INSERT INTO workflow_runs (workflow_id, status, created_at, started_at, completed_at)
+            SELECT '{wf}', st, c, CASE WHEN st <> 'pending' THEN c + interval '2 s' END,
+                   CASE WHEN st IN ('completed', 'failed', 'cancelled')
+                        THEN c + interval '2 s' + (random() * 600) * interval '1 s' END
+            FROM (SELECT timestamptz '2025-06-01' + (random() * 365) * interval '1 day' AS c,
+                         (ARRAY['completed','completed','completed','completed','completed',
+                                'completed','failed','failed','cancelled','pending','running',
+                                'paused'])[1 + floor(random() * 12)::int] AS st
+                  FROM generate_series(1, {n})) g;""")
+    psql(url, "VACUUM ANALYZE")
+
+
+def pgbench_script(path):
+    """summary.sql with pgbench variables for the statement's parameters;
+    the absent one (the API key's hash, for a JWT caller) is a literal
+    NULL, since pgbench cannot bind NULL."""
+    text = open(SQL).read()
+    text = re.sub(r"--[^\n]*", "", text)
+    for n, var, typ in ((1, ":wf", "uuid"), (2, ":ws", "uuid"), (3, ":uid", "text"),
+                        (4, ":from", "timestamptz"), (5, ":to", "timestamptz"),
+                        (6, "NULL", "text")):
+        text = text.replace("$%d::%s" % (n, typ), "%s::%s" % (var, typ))
+    if "$" in text:
+        raise SystemExit("bench: summary.sql has a parameter this script does not bind")
+    with open(path, "w") as f:
+        f.write(" ".join(text.split()) + "\n")
+
+
+def expected_data(url, wf):
+    """The data object, as the service must write it, from the statement."""
+    row = psql(url, "PREPARE s(uuid, uuid, text, timestamptz, timestamptz, text) AS "
+               + open(SQL).read() + ";\n" +
+               f"EXECUTE s('{wf}', '{WS}', '{USER}', '{FROM}', '{TO}', NULL)").split("|")
+    total, pending, running, completed, failed, cancelled, paused = map(int, row[3:10])
+    terminal = completed + failed + cancelled
+    data = {"total_runs": total, "completed": completed, "failed": failed,
+            "cancelled": cancelled, "pending": pending, "running": running, "paused": paused,
+            "pass_rate": completed / terminal if terminal else None,
+            "average_duration_seconds": float(row[10]) if row[10] else None}
+    return '{"data":' + json.dumps(data, separators=(",", ":")) + ','
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    i = min(len(sorted_values) - 1, max(0, int(round(p / 100 * len(sorted_values))) - 1))
+    return sorted_values[i]
+
+
+def run_pgbench(url, script, wf, clients, seconds, tmp):
+    logdir = tempfile.mkdtemp(dir=tmp)
+    out = sh("pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
+             "-T", str(seconds), "-f", script, "-l", "--log-prefix", logdir + "/pgb",
+             "-D", "wf=" + wf, "-D", "ws=" + WS, "-D", "uid=" + USER, "-D", "from=" + FROM,
+             "-D", "to=" + TO, url)
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    failed = int(re.search(r"number of failed transactions: (\d+)", out).group(1))
+    lat = []
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name)) as f:
+            lat += [int(line.split()[2]) / 1000.0 for line in f]
+    lat.sort()
+    return {"rps": tps, "p50": percentile(lat, 50), "p99": percentile(lat, 99),
+            "errors": failed}
+
+
+LUA = r"""
+local expected = os.getenv("BENCH_EXPECTED")
+local bad, wrong = 0, 0
+function setup(thread) thread:set("id", 0) end
+response = function(status, headers, body)
+  if status ~= 200 then bad = bad + 1
+  elseif body:sub(1, #expected) ~= expected then wrong = wrong + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH non200=%d wrong=%d\n", bad, wrong))
+end
+"""
+
+
+def run_wrk(url, token, expected, clients, seconds, tmp):
+    lua = os.path.join(tmp, "check.lua")
+    with open(lua, "w") as f:
+        f.write(LUA)
+    env = dict(os.environ, BENCH_EXPECTED=expected)
+    # One thread: the counters in the Lua script then see every response.
+    out = sh("wrk", "-t1", "-c", str(clients), "-d", "%ds" % seconds, "--latency", "-s", lua,
+             "-H", "Authorization: Bearer " + token, "-H", "X-Workspace-Id: " + WS,
+             url, env=env)
+
+    def ms(s):
+        v, unit = re.match(r"([\d.]+)(us|ms|s)", s).groups()
+        return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+    m = re.search(r"BENCH non200=(\d+) wrong=(\d+)", out)
+    errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = int(m.group(1)) + int(m.group(2)) + (sum(map(int, errs.groups())) if errs else 0)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--listen", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes")
+    ap.add_argument("--clients")
+    ap.add_argument("--seconds", type=int)
+    ap.add_argument("--repeat", type=int)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
+    a = ap.parse_args()
+    sizes = [int(x) for x in (a.sizes or ("1000,100000" if a.quick else
+                                           "1000,100000,1000000")).split(",")]
+    clients = [int(x) for x in (a.clients or ("4" if a.quick else "2,4,8")).split(",")]
+    seconds = a.seconds or (5 if a.quick else 8)
+    repeat = a.repeat or (1 if a.quick else 3)
+
+    t_start = time.monotonic()
+    subprocess.run([STACK, "up", a.state, "--listen", a.listen, "--workers", str(a.workers),
+                    "--pool", "supervisor"], check=True)
+    env = {}
+    for line in open(os.path.join(a.state, "env")):
+        k, _, v = line.strip().partition("=")
+        env[k] = shlex.split(v)[0] if v else ""
+    url = env["DATABASE_URL"]
+    print("generating data: workflows of %s runs, plus noise..." %
+          ", ".join(map(str, sizes)), file=sys.stderr, flush=True)
+    generate(url, sizes)
+    token = sh(MINT, "--key", env["RS_KEY"], "--sub", USER, "--ttl", "7200").strip()
+    tmp = tempfile.mkdtemp(dir=a.state)
+    script = os.path.join(tmp, "summary.pgbench")
+    pgbench_script(script)
+
+    rows = []
+    for n in sizes:
+        wf = wf_id(n)
+        expected = expected_data(url, wf)
+        target = "http://%s/api/v1/workflows/%s/runs/summary?from=%s&to=%s" % (
+            a.listen, wf, FROM, TO)
+        for c in clients:
+            db_runs, svc_runs = [], []
+            for _ in range(repeat):
+                db_runs.append(run_pgbench(url, script, wf, c, seconds, tmp))
+                svc_runs.append(run_wrk(target, token, expected, c, seconds, tmp))
+            errors = sum(r["errors"] for r in db_runs + svc_runs)
+            ratios = [s["rps"] / d["rps"] for s, d in zip(svc_runs, db_runs)]
+            row = {"runs": n, "clients": c,
+                   "db_rps": median_of(db_runs, "rps"), "db_p50": median_of(db_runs, "p50"),
+                   "db_p99": median_of(db_runs, "p99"),
+                   "svc_rps": median_of(svc_runs, "rps"),
+                   "svc_p50": median_of(svc_runs, "p50"),
+                   "svc_p99": median_of(svc_runs, "p99"),
+                   "ratio": statistics.median(ratios), "errors": errors}
+            rows.append(row)
+            print("N=%-8d c=%-2d  db %8.0f/s p99 %6.2f ms   service %8.0f/s p99 %6.2f ms"
+                  "   ratio %.2f   errors %d" % (n, c, row["db_rps"], row["db_p99"],
+                                                 row["svc_rps"], row["svc_p99"], row["ratio"],
+                                                 errors), file=sys.stderr, flush=True)
+    if any(r["errors"] for r in rows):
+        raise SystemExit("bench: errors or wrong answers: no figures reported")
+    report(rows, a, seconds, repeat, time.monotonic() - t_start)
+
+
+def report(rows, a, seconds, repeat, took):
+    machine = "%s, %d cores" % (time.strftime("%Y-%m-%d", time.gmtime()), os.cpu_count())
+    lines = ["runs-summary vs the database's own limit (%s; %d workers; %d s a run, "
+             "median of %d; whole bench %.0f s)" % (machine, a.workers, seconds, repeat, took),
+             "",
+             "| runs | clients | pgbench req/s | p50 ms | p99 ms | service req/s | p50 ms "
+             "| p99 ms | service/pgbench | errors |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append("| %d | %d | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %d |" % (
+            r["runs"], r["clients"], r["db_rps"], r["db_p50"], r["db_p99"], r["svc_rps"],
+            r["svc_p50"], r["svc_p99"], r["ratio"], r["errors"]))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "results.md"), "w") as f:
+        f.write(text)
+    plot(rows, a.out, machine)
+
+
+def plot(rows, out, machine):
+    """Throughput and p99 against N at the largest client count."""
+    c = max(r["clients"] for r in rows)
+    data = os.path.join(out, "results.dat")
+    with open(data, "w") as f:
+        for r in rows:
+            if r["clients"] == c:
+                f.write("%d %f %f %f %f\n" % (r["runs"], r["db_rps"], r["svc_rps"], r["db_p99"],
+                                              r["svc_p99"]))
+    gp = f"""
+set terminal pngcairo size 1000,420 font ",10"
+set output "{out}/results.png"
+set multiplot layout 1,2 title "runs-summary vs PostgreSQL alone, {c} clients ({machine})"
+set logscale xy
+set xlabel "runs in the workflow"
+set ylabel "requests/s"
+set key bottom left
+plot "{data}" using 1:2 with linespoints title "pgbench (the database alone)", \\
+     "" using 1:3 with linespoints title "service through nginx"
+set ylabel "p99 latency, ms"
+set key top left
+plot "{data}" using 1:4 with linespoints title "pgbench", \\
+     "" using 1:5 with linespoints title "service"
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=gp, text=True, check=True)
+    os.unlink(data)
+
+
+if __name__ == "__main__":
+    main()
