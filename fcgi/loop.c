@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,14 +20,28 @@
 #include "log.h"
 #include "validate.h"
 
+/* Randomness for request ids, taken from the kernel 4 KiB at a time: one
+ * system call per 256 requests rather than one per request. Made after
+ * the fork, so that no two workers share it. */
+struct loop_random {
+	unsigned char buf[4096];
+	size_t used;
+};
+
 /* A random UUIDv4 in lower case; falls back to the clock and pid if the
  * kernel has no randomness to give, since an id must always exist. */
 static void
-loop_fresh_id(char out[37])
+loop_fresh_id(struct loop_random *r, char out[37])
 {
 	vd_uuid u;
 
-	if (getrandom(u.b, sizeof(u.b), GRND_NONBLOCK) != (ssize_t)sizeof(u.b)) {
+	if (r->used + sizeof(u.b) > sizeof(r->buf) &&
+	    getrandom(r->buf, sizeof(r->buf), GRND_NONBLOCK) == (ssize_t)sizeof(r->buf))
+		r->used = 0;
+	if (r->used + sizeof(u.b) <= sizeof(r->buf)) {
+		memcpy(u.b, r->buf + r->used, sizeof(u.b));
+		r->used += sizeof(u.b);
+	} else {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -71,13 +86,14 @@ loop_caller(const auth_caller *c, char *buf, size_t cap)
 
 /* Runs one request and logs it; the response is in h->out. */
 static void
-loop_one(app_ctx *app, req_getter get, void *ctx, handler_result *h)
+loop_one(app_ctx *app, req_getter get, void *ctx, struct loop_random *r,
+    handler_result *h)
 {
 	struct timespec t0;
 	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64], db[32] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	loop_fresh_id(fresh);
+	loop_fresh_id(r, fresh);
 	handler_run(app, get, ctx, (long long)time(NULL), fresh, h);
 	if (h->out.http_status < app->log_min_status)
 		return;
@@ -98,24 +114,11 @@ loop_fcgi_param(void *ctx, const char *name)
 	return FCGX_GetParam(name, *(FCGX_ParamArray *)ctx);
 }
 
-/* Set by the signal handlers, read by the loop between requests. */
-static volatile sig_atomic_t loop_stop_signal, loop_reload;
-
 static void
-loop_on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		loop_reload = 1;
-	else
-		loop_stop_signal = sig;
-}
-
-static void
-loop_reload_keys(app_ctx *app)
+loop_reload(app_ctx *app)
 {
 	char err[512], safe[512];
 
-	loop_reload = 0;
 	if (app_reload(app, err, sizeof(err)) != 0)
 		log_line("event=reload_failed reason=\"%s; the old settings and "
 		    "keys stay in force\"", log_safe(err, safe, sizeof(safe)));
@@ -124,12 +127,19 @@ loop_reload_keys(app_ctx *app)
 		    app->auth.keys.single.pem ? "yes" : "no", app->auth.keys.nset);
 }
 
-/* What the loop needs to wait for a request with the stop and reload
- * signals blocked everywhere else. */
+/* SIGHUP, SIGTERM, SIGINT and SIGUSR1 (libfcgi's own stop signal) are
+ * blocked for the worker's whole life and read from a signalfd, so they
+ * act between requests only: no request is cut short, and no read or
+ * write inside libfcgi or libpq ever sees EINTR. The worker waits on one
+ * epoll set holding the listening socket (made non-blocking: a worker
+ * that loses the race for a connection gets EAGAIN and waits again) and
+ * the signalfd, so a signal is seen at the next turn even while
+ * connections queue, at no cost per request. */
 struct loop_waiter {
-	int ep;			/* epoll set holding the listening socket */
-	sigset_t block;		/* the signals the loop handles */
-	sigset_t waitmask;	/* the mask while waiting: those unblocked */
+	int ep;			/* the listening socket and the signalfd */
+	int sfd;		/* the signals the loop handles */
+	int stop;		/* the stop signal that came, or 0 */
+	int reload;		/* a SIGHUP came */
 };
 
 static const int loop_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
@@ -139,72 +149,74 @@ static const int loop_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
  * broken, and exiting lets a supervisor start a sound one. */
 #define LOOP_ACCEPT_FAILURES_MAX 100
 
-/* SIGHUP, SIGTERM, SIGINT and SIGUSR1 (libfcgi's own stop signal, taken
- * over here before FCGX_Init installs its handler) stay blocked except
- * while the worker waits, so that they act between requests only: no
- * request is cut short, and no read or write inside libfcgi or libpq
- * ever sees EINTR. The listening socket is made non-blocking and watched
- * with epoll_pwait, which unblocks them atomically for the wait; a worker
- * that loses the race for a connection gets EAGAIN and waits again. */
 static int
 loop_prepare(struct loop_waiter *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
-	struct sigaction sa;
+	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	struct epoll_event sev = { .events = EPOLLIN };
+	sigset_t block;
 	size_t i;
 	int fl;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = loop_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&w->block);
-	for (i = 0; i < LOOP_NSIGNALS; i++) {
-		sigaddset(&w->block, loop_signals[i]);
-		sigaddset(&sa.sa_mask, loop_signals[i]);
-	}
-	if (sigprocmask(SIG_BLOCK, &w->block, &w->waitmask) != 0)
-		return -1;
+	sigemptyset(&block);
 	for (i = 0; i < LOOP_NSIGNALS; i++)
-		if (sigdelset(&w->waitmask, loop_signals[i]) != 0 ||
-		    sigaction(loop_signals[i], &sa, NULL) != 0)
-			return -1;
+		sigaddset(&block, loop_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &block, NULL) != 0 ||
+	    (w->sfd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return -1;
 	if ((fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL)) < 0 ||
 	    fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK) != 0)
 		return -1;
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	return epoll_ctl(w->ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev);
+	lev.data.fd = FCGI_LISTENSOCK_FILENO;
+	sev.data.fd = w->sfd;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &lev) == 0 &&
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sfd, &sev) == 0 ? 0 : -1;
 }
 
-/* Runs the handlers of signals that arrived during the last request. A
- * wait that finds a connection already queued returns at once without
- * delivering them, so under steady load this is the only place they get
- * through. */
 static void
-loop_take_signals(const struct loop_waiter *w)
+loop_read_signals(struct loop_waiter *w)
 {
-	sigprocmask(SIG_SETMASK, &w->waitmask, NULL);
-	sigprocmask(SIG_BLOCK, &w->block, NULL);
+	struct signalfd_siginfo si;
+
+	while (read(w->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			w->reload = 1;
+		else if (w->stop == 0)
+			w->stop = (int)si.ssi_signo;
+	}
 }
 
-/* Waits, with the signals unblocked, until there is something to accept:
- * a new connection, or the next request on a connection libfcgi keeps
- * open (when nginx sets FCGI_KEEP_CONN). 0, or -1 when a signal (or an
- * error) ended the wait. */
+/* Waits until there is something to accept (a new connection, or the
+ * next request on a connection libfcgi keeps open when nginx sets
+ * FCGI_KEEP_CONN) or a signal. 1 when there is something to accept. */
 static int
-loop_wait(const struct loop_waiter *w, int kept_fd)
+loop_wait(struct loop_waiter *w, int kept_fd)
 {
-	struct epoll_event ev;
-	struct pollfd pfd = { kept_fd, POLLIN, 0 };
-	int n;
+	struct epoll_event ev[2];
+	struct pollfd pfd[2] = { { kept_fd, POLLIN, 0 }, { w->sfd, POLLIN, 0 } };
+	int n, i, ready = 0;
 
-	n = kept_fd >= 0 ? ppoll(&pfd, 1, NULL, &w->waitmask)
-	    : epoll_pwait(w->ep, &ev, 1, -1, &w->waitmask);
+	if (kept_fd >= 0) {
+		n = poll(pfd, 2, -1);
+		ready = n > 0 && pfd[0].revents != 0;
+		if (n > 0 && pfd[1].revents != 0)
+			loop_read_signals(w);
+	} else {
+		n = epoll_wait(w->ep, ev, 2, -1);
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.fd == w->sfd)
+				loop_read_signals(w);
+			else
+				ready = 1;
+		}
+	}
 	if (n < 0 && errno != EINTR) {
 		log_line("event=wait_failed errno=%d", errno);
 		usleep(10000);
 	}
-	return n < 0 ? -1 : 0;
+	return ready;
 }
 
 static const char *
@@ -218,11 +230,14 @@ loop_fastcgi(app_ctx *app, long max_requests)
 {
 	FCGX_Request rq;
 	handler_result *h = malloc(sizeof(*h));
-	struct loop_waiter w = { .ep = -1 };
+	struct loop_random *r = malloc(sizeof(*r));
+	struct loop_waiter w = { .ep = -1, .sfd = -1 };
 	int failures = 0, rc = 0;
 	long served = 0;
 
-	if (h == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
+	if (r != NULL)
+		r->used = sizeof(r->buf);
+	if (h == NULL || r == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, FCGI_LISTENSOCK_FILENO, 0) != 0) {
 		log_line("event=start_failed reason=\"FastCGI initialisation failed: %s\"",
 		    strerror(errno));
@@ -231,17 +246,17 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	}
 	log_line("event=worker_ready");
 	for (;;) {
-		int ac;
+		int ready = loop_wait(&w, rq.ipcFd), ac;
 
-		loop_take_signals(&w);
-		if (loop_reload)
-			loop_reload_keys(app);
-		if (loop_stop_signal) {
-			log_line("event=worker_exit reason=\"%s\"",
-			    loop_signal_name(loop_stop_signal));
+		if (w.stop) {
+			log_line("event=worker_exit reason=\"%s\"", loop_signal_name(w.stop));
 			break;
 		}
-		if (loop_wait(&w, rq.ipcFd) != 0)
+		if (w.reload) {
+			w.reload = 0;
+			loop_reload(app);
+		}
+		if (!ready)
 			continue;
 		ac = FCGX_Accept_r(&rq);
 		if (ac == -EAGAIN || ac == -EWOULDBLOCK)
@@ -261,7 +276,7 @@ loop_fastcgi(app_ctx *app, long max_requests)
 			continue;
 		}
 		failures = 0;
-		loop_one(app, loop_fcgi_param, &rq.envp, h);
+		loop_one(app, loop_fcgi_param, &rq.envp, r, h);
 		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
 			log_line("request_id=%s event=write_failed", h->meta.request_id);
 		FCGX_Finish_r(&rq);
@@ -273,6 +288,9 @@ loop_fastcgi(app_ctx *app, long max_requests)
 out:
 	if (w.ep >= 0)
 		close(w.ep);
+	if (w.sfd >= 0)
+		close(w.sfd);
+	free(r);
 	free(h);
 	return rc;
 }
@@ -288,12 +306,13 @@ int
 loop_cgi(app_ctx *app)
 {
 	handler_result *h = malloc(sizeof(*h));
+	struct loop_random r = { .used = sizeof(r.buf) };
 	size_t off = 0;
 	int rc = 0;
 
 	if (h == NULL)
 		return 1;
-	loop_one(app, loop_env_param, NULL, h);
+	loop_one(app, loop_env_param, NULL, &r, h);
 	while (off < h->out.len) {
 		ssize_t n = write(1, h->out.data + off, h->out.len - off);
 

@@ -1,6 +1,7 @@
 /* render.c: the error table, JSON bodies, response heads. */
 #include "render.h"
 
+#include <float.h>
 #include <json.h>
 #include <math.h>
 #include <stdio.h>
@@ -73,7 +74,11 @@ render_double(double v, char *buf, size_t cap)
 
 	if (!isfinite(v))
 		return (size_t)snprintf(buf, cap, "null");
-	for (prec = 0; prec < 17; prec++) {
+	/* A normal double whose shortest form has at most 15 digits is that
+	 * form, zero-padded, at 15 (it lies within 2^-53 of it, far inside
+	 * half a 15th digit); the zeros go below. So only 15, 16, 17 are
+	 * tried, but for subnormals, which carry fewer bits. */
+	for (prec = fabs(v) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
 		snprintf(e, sizeof(e), "%.*e", prec, v);
 		if (strtod(e, NULL) == v)
 			break;

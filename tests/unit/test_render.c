@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
@@ -76,6 +77,53 @@ START_TEST(test_double_negative_values)
 	dbl_is(-1e-05, "-1e-05");
 	dbl_is(-1e16, "-1e+16");
 	dbl_is(-0.0, "-0.0");
+}
+END_TEST
+
+/* The fewest significant digits that read back as v, found the slow way. */
+static int
+shortest_digits(double v)
+{
+	char e[40];
+	int prec;
+
+	for (prec = 0; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	return prec + 1;
+}
+
+START_TEST(test_double_is_shortest_for_random_bit_patterns)
+{
+	unsigned long long x = 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	for (i = 0; i < 200000; i++) {
+		char buf[48], sig[48];
+		size_t n = 0, j;
+		double v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(&v, &x, sizeof(v));
+		if (!isfinite(v))
+			continue;
+		render_double(v, buf, sizeof(buf));
+		ck_assert_msg(strtod(buf, NULL) == v, "%s does not read back", buf);
+		/* its significant digits: no sign, point, exponent, nor the
+		 * leading and trailing zeros of the layout (0.000x, 1.0) */
+		for (j = 0; buf[j] != '\0' && buf[j] != 'e'; j++)
+			if (buf[j] >= '0' && buf[j] <= '9' && (n > 0 || buf[j] != '0'))
+				sig[n++] = buf[j];
+		while (n > 1 && sig[n - 1] == '0')
+			n--;
+		if (v != 0)
+			ck_assert_msg((int)n == shortest_digits(v), "%s: %zu digits, %d needed",
+			    buf, n, shortest_digits(v));
+	}
 }
 END_TEST
 
@@ -571,6 +619,7 @@ render_suite(void)
 	tcase_add_test(f, test_double_exponent_below_1e_minus_4);
 	tcase_add_test(f, test_double_negative_values);
 	tcase_add_test(f, test_double_extremes);
+	tcase_add_test(f, test_double_is_shortest_for_random_bit_patterns);
 	tcase_add_test(f, test_double_non_finite_is_null);
 	tcase_add_test(f, test_double_returns_full_length_like_snprintf);
 	tcase_add_test(f, test_timestamp_is_utc_seconds_with_z);
