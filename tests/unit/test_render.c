@@ -100,7 +100,7 @@ START_TEST(test_double_is_shortest_for_random_bit_patterns)
 	unsigned long long x = 0x9e3779b97f4a7c15ULL;
 	int i;
 
-	for (i = 0; i < 200000; i++) {
+	for (i = 0; i < 20000; i++) {
 		char buf[48], sig[48];
 		size_t n = 0, j;
 		double v;
@@ -108,7 +108,9 @@ START_TEST(test_double_is_shortest_for_random_bit_patterns)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		memcpy(&v, &x, sizeof(v));
+		/* one in four a subnormal: fewer bits, the case apart */
+		memcpy(&v, &(unsigned long long){ i % 4 ? x : x & ~0x7ff0000000000000ULL },
+		    sizeof(v));
 		if (!isfinite(v))
 			continue;
 		render_double(v, buf, sizeof(buf));
