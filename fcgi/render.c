@@ -145,32 +145,27 @@ render_meta_json(const render_meta *m)
 	return o;
 }
 
-static json_object *
-render_number(int present, double v)
+/* 1 when the meta strings can go into JSON as they are. */
+static int
+render_meta_plain(const render_meta *m)
 {
-	char buf[48];
+	size_t i;
 
-	if (!present || !isfinite(v))
-		return NULL;
-	render_double(v, buf, sizeof(buf));
-	return json_object_new_double_s(v, buf);
+	for (i = 0; m->request_id[i] != '\0'; i++)
+		if (m->request_id[i] == '"' || m->request_id[i] == '\\' ||
+		    (unsigned char)m->request_id[i] < 0x20)
+			return 0;
+	return 1;
 }
 
 /* Head, then (unless HEAD) the body; one write's worth of bytes. */
 static int
-render_finish(json_object *root, st_status st, const render_meta *m, int head,
-    render_out *out)
+render_body(const char *body, size_t blen, st_status st, const render_meta *m,
+    int head, render_out *out)
 {
 	const struct render_entry *e = render_entry_of(st);
-	size_t blen = 0;
-	const char *body = json_object_to_json_string_length(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &blen);
 	int n;
 
-	if (body == NULL) {
-		json_object_put(root);
-		return -1;
-	}
 	n = snprintf(out->data, sizeof(out->data),
 	    "Status: %d %s\r\n"
 	    "Content-Type: application/json\r\n"
@@ -180,40 +175,56 @@ render_finish(json_object *root, st_status st, const render_meta *m, int head,
 	    "Content-Length: %zu\r\n\r\n",
 	    e->status, e->reason, m->request_id,
 	    e->header ? e->header : "", e->header ? "\r\n" : "", blen);
-	if (n < 0 || (size_t)n + (head ? 0 : blen) >= sizeof(out->data)) {
-		json_object_put(root);
+	if (n < 0 || (size_t)n + (head ? 0 : blen) >= sizeof(out->data))
 		return -1;
-	}
 	out->len = (size_t)n;
 	if (!head) {
 		memcpy(out->data + out->len, body, blen);
 		out->len += blen;
 	}
 	out->http_status = e->status;
-	json_object_put(root);
 	return 0;
 }
 
+static int
+render_finish(json_object *root, st_status st, const render_meta *m, int head,
+    render_out *out)
+{
+	size_t blen = 0;
+	const char *body = json_object_to_json_string_length(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &blen);
+	int rc = body != NULL ? render_body(body, blen, st, m, head, out) : -1;
+
+	json_object_put(root);
+	return rc;
+}
+
+/* The summary is on the path of every request, and its shape is fixed:
+ * written directly, without building a json-c tree. Every value in it is
+ * a number we format, or meta text that needs no escaping (a request id
+ * of [A-Za-z0-9._:-] or a UUID, a timestamp), so this is valid JSON. */
 int
 render_summary(const db_summary *s, const render_meta *m, int head, render_out *out)
 {
-	json_object *root = json_object_new_object(), *d = json_object_new_object();
+	char body[RENDER_MAX], rate[48] = "null", avg[48] = "null";
 	int64_t terminal = s->completed + s->failed + s->cancelled;
+	int n;
 
-	json_object_object_add(d, "total_runs", json_object_new_int64(s->total));
-	json_object_object_add(d, "completed", json_object_new_int64(s->completed));
-	json_object_object_add(d, "failed", json_object_new_int64(s->failed));
-	json_object_object_add(d, "cancelled", json_object_new_int64(s->cancelled));
-	json_object_object_add(d, "pending", json_object_new_int64(s->pending));
-	json_object_object_add(d, "running", json_object_new_int64(s->running));
-	json_object_object_add(d, "paused", json_object_new_int64(s->paused));
-	json_object_object_add(d, "pass_rate", render_number(terminal > 0,
-	    terminal > 0 ? (double)s->completed / (double)terminal : 0));
-	json_object_object_add(d, "average_duration_seconds",
-	    render_number(s->has_average, s->average_seconds));
-	json_object_object_add(root, "data", d);
-	json_object_object_add(root, "meta", render_meta_json(m));
-	return render_finish(root, ST_OK, m, head, out);
+	if (terminal > 0)
+		render_double((double)s->completed / (double)terminal, rate, sizeof(rate));
+	if (s->has_average && isfinite(s->average_seconds))
+		render_double(s->average_seconds, avg, sizeof(avg));
+	n = snprintf(body, sizeof(body), "{\"data\":{\"total_runs\":%lld,"
+	    "\"completed\":%lld,\"failed\":%lld,\"cancelled\":%lld,\"pending\":%lld,"
+	    "\"running\":%lld,\"paused\":%lld,\"pass_rate\":%s,"
+	    "\"average_duration_seconds\":%s},\"meta\":{\"request_id\":\"%s\","
+	    "\"timestamp\":\"%s\"}}", (long long)s->total, (long long)s->completed,
+	    (long long)s->failed, (long long)s->cancelled, (long long)s->pending,
+	    (long long)s->running, (long long)s->paused, rate, avg, m->request_id,
+	    m->timestamp);
+	if (n < 0 || (size_t)n >= sizeof(body) || !render_meta_plain(m))
+		return -1;
+	return render_body(body, (size_t)n, ST_OK, m, head, out);
 }
 
 int
