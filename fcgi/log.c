@@ -7,31 +7,46 @@
 #include <time.h>
 #include <unistd.h>
 
-void
-log_line(const char *fmt, ...)
+size_t
+log_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 {
-	char buf[1024];
 	struct timeval tv;
 	struct tm tm;
-	va_list ap;
 	int n, m;
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(buf, sizeof(buf), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ pid=%d ",
+	n = snprintf(buf, cap, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ pid=%d ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 	    tm.tm_sec, (long)tv.tv_usec / 1000, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
-	va_start(ap, fmt);
-	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
+	if (n < 0 || (size_t)n >= cap)
+		return 0;
+	m = vsnprintf(buf + n, cap - (size_t)n - 1, fmt, ap);
 	if (m < 0)
-		return;
-	n += (size_t)m < sizeof(buf) - (size_t)n - 1 ? m : (int)(sizeof(buf) - (size_t)n - 2);
+		return 0;
+	n += (size_t)m < cap - (size_t)n - 1 ? m : (int)(cap - (size_t)n - 2);
 	buf[n++] = '\n';
-	if (write(2, buf, (size_t)n) < 0)
+	return (size_t)n;
+}
+
+void
+log_write(const char *buf, size_t len)
+{
+	if (len > 0 && write(2, buf, len) < 0)
 		return;
+}
+
+void
+log_line(const char *fmt, ...)
+{
+	char buf[LOG_LINE_MAX];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = log_vformat(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_write(buf, n);
 }
 
 const char *

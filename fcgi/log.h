@@ -5,9 +5,17 @@
 #ifndef RS_LOG_H
 #define RS_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
+#define LOG_LINE_MAX 1024
+
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line, prefix and newline included, into buf (cut short to fit
+ * cap); its length, or 0. For callers that gather lines and write them
+ * together with log_write. */
+size_t log_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
+void log_write(const char *buf, size_t len);
 /* Copies untrusted text for a log value: control bytes, quotes and
  * backslashes become '?', so one request is always one line. */
 const char *log_safe(const char *in, char *out, size_t cap);

@@ -2,6 +2,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -84,10 +85,55 @@ loop_caller(const auth_caller *c, char *buf, size_t cap)
 	return buf;
 }
 
-/* Runs one request and logs it; the response is in h->out. */
+/* Request lines, gathered and written together: when the buffer is
+ * full, and whenever the worker is about to wait with nothing to do, so
+ * that under load one write carries many lines and at rest none waits.
+ * A write of at most PIPE_BUF (4 KiB) to a pipe such as journald's is
+ * never interleaved with another worker's. Lifecycle events are written
+ * at once, after what is gathered. */
+struct loop_log {
+	char buf[4096];
+	size_t len;
+};
+
+static void
+loop_log_flush(struct loop_log *l)
+{
+	if (l != NULL) {
+		log_write(l->buf, l->len);
+		l->len = 0;
+	}
+}
+
+static void
+loop_log_request(struct loop_log *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+loop_log_request(struct loop_log *l, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = log_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (l == NULL) {
+		log_write(line, n);
+		return;
+	}
+	if (l->len + n > sizeof(l->buf))
+		loop_log_flush(l);
+	memcpy(l->buf + l->len, line, n);
+	l->len += n;
+}
+
+/* Runs one request and logs it (into l, or at once when l is NULL); the
+ * response is in h->out. */
 static void
 loop_one(app_ctx *app, req_getter get, void *ctx, struct loop_random *r,
-    handler_result *h)
+    struct loop_log *l, handler_result *h)
 {
 	struct timespec t0;
 	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64], db[32] = "";
@@ -99,7 +145,7 @@ loop_one(app_ctx *app, req_getter get, void *ctx, struct loop_random *r,
 		return;
 	if (h->db_ms >= 0)
 		snprintf(db, sizeof(db), " db_ms=%.2f", h->db_ms);
-	log_line("request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s%s",
+	loop_log_request(l, "request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s%s",
 	    h->meta.request_id, log_safe(h->req.method_text, method, sizeof(method)),
 	    log_safe(h->req.path, path, sizeof(path)),
 	    h->out.http_status, loop_ms_since(&t0), db,
@@ -192,19 +238,27 @@ loop_read_signals(struct loop_waiter *w)
  * next request on a connection libfcgi keeps open when nginx sets
  * FCGI_KEEP_CONN) or a signal. 1 when there is something to accept. */
 static int
-loop_wait(struct loop_waiter *w, int kept_fd)
+loop_wait(struct loop_waiter *w, int kept_fd, struct loop_log *l)
 {
 	struct epoll_event ev[2];
 	struct pollfd pfd[2] = { { kept_fd, POLLIN, 0 }, { w->sfd, POLLIN, 0 } };
 	int n, i, ready = 0;
 
 	if (kept_fd >= 0) {
+		if (l->len > 0 && (n = poll(pfd, 2, 0)) == 0)
+			loop_log_flush(l);
 		n = poll(pfd, 2, -1);
 		ready = n > 0 && pfd[0].revents != 0;
 		if (n > 0 && pfd[1].revents != 0)
 			loop_read_signals(w);
 	} else {
-		n = epoll_wait(w->ep, ev, 2, -1);
+		/* Lines gathered, and nothing to do this instant: write them
+		 * before sleeping. */
+		n = l->len > 0 ? epoll_wait(w->ep, ev, 2, 0) : 0;
+		if (n == 0) {
+			loop_log_flush(l);
+			n = epoll_wait(w->ep, ev, 2, -1);
+		}
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.fd == w->sfd)
 				loop_read_signals(w);
@@ -231,13 +285,14 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	FCGX_Request rq;
 	handler_result *h = malloc(sizeof(*h));
 	struct loop_random *r = malloc(sizeof(*r));
+	struct loop_log *l = calloc(1, sizeof(*l));
 	struct loop_waiter w = { .ep = -1, .sfd = -1 };
 	int failures = 0, rc = 0;
 	long served = 0;
 
 	if (r != NULL)
 		r->used = sizeof(r->buf);
-	if (h == NULL || r == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
+	if (h == NULL || r == NULL || l == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&rq, FCGI_LISTENSOCK_FILENO, 0) != 0) {
 		log_line("event=start_failed reason=\"FastCGI initialisation failed: %s\"",
 		    strerror(errno));
@@ -246,8 +301,10 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	}
 	log_line("event=worker_ready");
 	for (;;) {
-		int ready = loop_wait(&w, rq.ipcFd), ac;
+		int ready = loop_wait(&w, rq.ipcFd, l), ac;
 
+		if (w.stop || w.reload)
+			loop_log_flush(l);
 		if (w.stop) {
 			log_line("event=worker_exit reason=\"%s\"", loop_signal_name(w.stop));
 			break;
@@ -265,6 +322,7 @@ loop_fastcgi(app_ctx *app, long max_requests)
 			/* A connection reset before its first record, no free
 			 * descriptor for a moment: retried, but not for ever. A
 			 * listening socket that is gone ends the worker at once. */
+			loop_log_flush(l);
 			log_line("event=accept_failed errno=%d", -ac);
 			if (ac == -EBADF || ac == -ENOTSOCK || ac == -EINVAL ||
 			    ++failures >= LOOP_ACCEPT_FAILURES_MAX) {
@@ -276,11 +334,13 @@ loop_fastcgi(app_ctx *app, long max_requests)
 			continue;
 		}
 		failures = 0;
-		loop_one(app, loop_fcgi_param, &rq.envp, r, h);
+		loop_one(app, loop_fcgi_param, &rq.envp, r, l, h);
 		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
-			log_line("request_id=%s event=write_failed", h->meta.request_id);
+			loop_log_request(l, "request_id=%s event=write_failed",
+			    h->meta.request_id);
 		FCGX_Finish_r(&rq);
 		if (max_requests > 0 && ++served >= max_requests) {
+			loop_log_flush(l);
 			log_line("event=worker_exit reason=\"max_requests\" served=%ld", served);
 			break;
 		}
@@ -290,6 +350,8 @@ out:
 		close(w.ep);
 	if (w.sfd >= 0)
 		close(w.sfd);
+	loop_log_flush(l);
+	free(l);
 	free(r);
 	free(h);
 	return rc;
@@ -312,7 +374,7 @@ loop_cgi(app_ctx *app)
 
 	if (h == NULL)
 		return 1;
-	loop_one(app, loop_env_param, NULL, &r, h);
+	loop_one(app, loop_env_param, NULL, &r, NULL, h);
 	while (off < h->out.len) {
 		ssize_t n = write(1, h->out.data + off, h->out.len - off);
 
