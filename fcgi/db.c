@@ -299,8 +299,8 @@ bad:
 	return ST_INTERNAL_ERROR;
 }
 
-/* One try at one exchange with the database, on a connection opened if
- * need be; *lost: the connection broke under it (not a timeout). */
+/* One exchange with the database on the open connection; *lost: the
+ * connection broke under it (not a timeout). */
 typedef st_status (*db_try_fn)(db_conn *c, void *arg, long long deadline,
     const char **reason, int *lost);
 
@@ -322,9 +322,6 @@ db_try_summary(db_conn *c, void *arg, long long deadline, const char **reason,
 	st_status st;
 	int i;
 
-	*lost = 0;
-	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
-		return st;
 	st = db_collect(c, PQsendQueryPrepared(c->pg, DB_STMT, DB_NPARAMS, vals, NULL, NULL, 0),
 	    deadline, PGRES_TUPLES_OK, &res, reason, lost);
 	if (st != ST_OK)
@@ -351,15 +348,25 @@ db_try_ping(db_conn *c, void *arg, long long deadline, const char **reason,
 	st_status st;
 
 	(void)arg;
-	*lost = 0;
-	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
-		return st;
 	st = db_collect(c, PQsendQuery(c->pg, ""), deadline, PGRES_EMPTY_QUERY, &res,
 	    reason, lost);
 	PQclear(res);
 	if (st == ST_OK)
 		c->served++;
 	return st;
+}
+
+/* One try: the connection opened if need be, then the exchange. */
+static st_status
+db_try(db_conn *c, db_try_fn try, void *arg, long long deadline,
+    const char **reason, int *lost)
+{
+	st_status st;
+
+	*lost = 0;
+	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
+		return st;
+	return try(c, arg, deadline, reason, lost);
 }
 
 /* Runs one exchange within the budget. The server's statement_timeout
@@ -376,13 +383,13 @@ db_run(db_conn *c, db_try_fn try, void *arg, const char **reason)
 	st_status st;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	st = try(c, arg, deadline, reason, &lost);
+	st = db_try(c, try, arg, deadline, reason, &lost);
 
 	/* A connection that worked before and broke since (a restart, an idle
 	 * timeout) gets one fresh try: nothing here writes. */
 	if (st == ST_SERVICE_UNAVAILABLE && reused && lost) {
 		deadline += c->connect_ms;
-		st = try(c, arg, deadline, reason, &lost);
+		st = db_try(c, try, arg, deadline, reason, &lost);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	c->last_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +

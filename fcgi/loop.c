@@ -2,16 +2,16 @@
 #include "loop.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -93,7 +93,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	/* A reload asked for while the keys are first being read has nothing
-	 * to add; the FastCGI loop installs its own handler. */
+	 * to add; the pool and the worker loop take SIGHUP over after this. */
 	signal(SIGHUP, SIG_IGN);
 	if (app_init(&app, (const char *const *)overrides, err, sizeof(err)) != 0) {
 		dprintf(2, "runs-summary: %s\n", err);

@@ -210,6 +210,8 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 	int64_t terminal = s->completed + s->failed + s->cancelled;
 	int n;
 
+	if (!render_meta_plain(m))
+		return -1;
 	if (terminal > 0)
 		render_double((double)s->completed / (double)terminal, rate, sizeof(rate));
 	if (s->has_average && isfinite(s->average_seconds))
@@ -222,7 +224,7 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 	    (long long)s->failed, (long long)s->cancelled, (long long)s->pending,
 	    (long long)s->running, (long long)s->paused, rate, avg, m->request_id,
 	    m->timestamp);
-	if (n < 0 || (size_t)n >= sizeof(body) || !render_meta_plain(m))
+	if (n < 0 || (size_t)n >= sizeof(body))
 		return -1;
 	return render_body(body, (size_t)n, ST_OK, m, head, out);
 }
@@ -230,11 +232,10 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 int
 render_health(int ok, const render_meta *m, int head, render_out *out)
 {
-	json_object *root = json_object_new_object();
+	const char *body = ok ? "{\"status\":\"ok\"}" : "{\"status\":\"unavailable\"}";
 
-	json_object_object_add(root, "status",
-	    json_object_new_string(ok ? "ok" : "unavailable"));
-	return render_finish(root, ok ? ST_OK : ST_SERVICE_UNAVAILABLE, m, head, out);
+	return render_body(body, strlen(body), ok ? ST_OK : ST_SERVICE_UNAVAILABLE, m,
+	    head, out);
 }
 
 int

@@ -354,6 +354,7 @@ sup_reap(struct sup *s)
 			}
 		for (i = 0; i < s->nworkers; i++) {
 			struct sup_slot *sl = &s->slot[i];
+			int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 			double lived;
 
 			if (sl->pid != pid)
@@ -363,18 +364,15 @@ sup_reap(struct sup *s)
 			/* A clean exit is a worker done with FCGI_MAX_REQUESTS (or
 			 * stopped by hand): replaced at once. A death is replaced
 			 * after a pause that grows while workers die young. */
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			if (clean || lived >= SUP_YOUNG)
 				sl->backoff = 0;
-			else if (lived < SUP_YOUNG)
-				sl->backoff = sl->backoff > 0 ? sl->backoff * 2 : SUP_BACKOFF_FIRST;
-			else
-				sl->backoff = 0;
-			if (sl->backoff > SUP_BACKOFF_MAX)
+			else if (sl->backoff == 0)
+				sl->backoff = SUP_BACKOFF_FIRST;
+			else if ((sl->backoff *= 2) > SUP_BACKOFF_MAX)
 				sl->backoff = SUP_BACKOFF_MAX;
 			sl->respawn_at = sup_now() + sl->backoff;
 			log_line("event=worker_%s slot=%d worker=%d %s lived_ms=%.0f",
-			    WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "exited" : "died",
-			    i, (int)pid, how, lived * 1e3);
+			    clean ? "exited" : "died", i, (int)pid, how, lived * 1e3);
 			if (!s->stopping && sl->backoff > 0)
 				log_line("event=respawn_delayed slot=%d delay_ms=%.0f", i,
 				    sl->backoff * 1e3);
@@ -428,7 +426,11 @@ sup_reload(struct sup *s)
 	for (i = 0; i < s->nworkers; i++) {
 		struct sup_slot *sl = &s->slot[i];
 
-		if (sl->pid != 0 && s->nretired < SUP_RETIRED_MAX) {
+		if (sl->pid != 0) {
+			/* With no room to track one more finishing worker, this
+			 * one keeps its slot, old settings and all, until it ends. */
+			if (s->nretired == SUP_RETIRED_MAX)
+				continue;
 			kill(sl->pid, SIGTERM);
 			s->retired[s->nretired++] = sl->pid;
 			sl->pid = 0;

@@ -131,7 +131,6 @@ def run_pgbench(url, script, wf, clients, seconds, tmp):
 LUA = r"""
 local expected = os.getenv("BENCH_EXPECTED")
 local bad, wrong = 0, 0
-function setup(thread) thread:set("id", 0) end
 response = function(status, headers, body)
   if status ~= 200 then bad = bad + 1
   elseif body:sub(1, #expected) ~= expected then wrong = wrong + 1 end
