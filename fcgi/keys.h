@@ -7,8 +7,8 @@
  *  - a JWKS document, CLERK_JWKS_FILE, as Clerk publishes it at
  *    /.well-known/jwks.json: its RSA signing keys, each chosen by kid.
  * Every key is checked with OpenSSL when it is loaded (an RSA public key
- * of 2048 to 8192 bits that passes OpenSSL's public-key check, exponent
- * of at most 32 bits), so a bad key stops the program at start-up or
+ * of 2048 to 8192 bits, odd modulus, odd exponent from 3 to 32 bits), so
+ * a bad key stops the program at start-up or
  * is refused at a reload, never met by a request. Loading builds a new
  * set and touches nothing else, so a failed reload keeps the old one. */
 #ifndef RS_KEYS_H
