@@ -24,6 +24,7 @@ typedef struct {
 	long leeway;
 	long connect_timeout;
 	long statement_timeout_ms;
+	long request_timeout;		/* seconds */
 	long token_cache_entries;
 	const char *listen;		/* NULL: not a pool of our own */
 	long workers;			/* 0: two per CPU */

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,32 @@ loop_ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The time budget of one request (REQUEST_TIMEOUT_SECONDS). A client
+ * that stalls must not hold a worker: libfcgi reads and writes with
+ * blocking calls, so past the budget SIGALRM, caught without SA_RESTART,
+ * makes the call under way fail with EINTR, and libfcgi drops the
+ * connection. The timer then repeats every 100 ms, because a signal that
+ * lands between two system calls interrupts nothing. libpq retries after
+ * EINTR; the database's own timeouts, which the budget must exceed,
+ * bound that wait. */
+static void
+loop_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void
+loop_budget(long seconds)
+{
+	struct itimerval it = {
+		.it_interval = { .tv_sec = 0, .tv_usec = seconds > 0 ? 100000 : 0 },
+		.it_value = { .tv_sec = seconds, .tv_usec = 0 },
+	};
+
+	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
+		log_line("event=timer_failed errno=%d", errno);
 }
 
 /* Who asked, for the log: never the token or the key, only the JWT's
@@ -200,10 +227,14 @@ loop_prepare(struct loop_waiter *w)
 {
 	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	struct epoll_event sev = { .events = EPOLLIN };
+	struct sigaction sa = { .sa_handler = loop_alarm };
 	sigset_t block;
 	size_t i;
 	int fl;
 
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) != 0)
+		return -1;
 	sigemptyset(&block);
 	for (i = 0; i < LOOP_NSIGNALS; i++)
 		sigaddset(&block, loop_signals[i]);
@@ -236,9 +267,10 @@ loop_read_signals(struct loop_waiter *w)
 
 /* Waits until there is something to accept (a new connection, or the
  * next request on a connection libfcgi keeps open when nginx sets
- * FCGI_KEEP_CONN) or a signal. 1 when there is something to accept. */
+ * FCGI_KEEP_CONN) or a signal. 1 when there is something to accept; -1
+ * when the kept connection stayed idle for idle_ms. */
 static int
-loop_wait(struct loop_waiter *w, int kept_fd, struct loop_log *l)
+loop_wait(struct loop_waiter *w, int kept_fd, int idle_ms, struct loop_log *l)
 {
 	struct epoll_event ev[2];
 	struct pollfd pfd[2] = { { kept_fd, POLLIN, 0 }, { w->sfd, POLLIN, 0 } };
@@ -247,8 +279,8 @@ loop_wait(struct loop_waiter *w, int kept_fd, struct loop_log *l)
 	if (kept_fd >= 0) {
 		if (l->len > 0 && (n = poll(pfd, 2, 0)) == 0)
 			loop_log_flush(l);
-		n = poll(pfd, 2, -1);
-		ready = n > 0 && pfd[0].revents != 0;
+		n = poll(pfd, 2, idle_ms);
+		ready = n == 0 ? -1 : n > 0 && pfd[0].revents != 0;
 		if (n > 0 && pfd[1].revents != 0)
 			loop_read_signals(w);
 	} else {
@@ -273,6 +305,15 @@ loop_wait(struct loop_waiter *w, int kept_fd, struct loop_log *l)
 	return ready;
 }
 
+/* Closes the request's connection with nothing more said: libfcgi's own
+ * close would first wait for the client to hang up. */
+static void
+loop_drop(FCGX_Request *rq)
+{
+	rq->detached = 1;
+	FCGX_Free(rq, 1);
+}
+
 static const char *
 loop_signal_name(int sig)
 {
@@ -287,6 +328,7 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	struct loop_random *r = malloc(sizeof(*r));
 	struct loop_log *l = calloc(1, sizeof(*l));
 	struct loop_waiter w = { .ep = -1, .sfd = -1 };
+	struct timespec t0;
 	int failures = 0, rc = 0;
 	long served = 0;
 
@@ -301,7 +343,8 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	}
 	log_line("event=worker_ready");
 	for (;;) {
-		int ready = loop_wait(&w, rq.ipcFd, l), ac;
+		long budget = app->cfg.request_timeout;
+		int ready = loop_wait(&w, rq.ipcFd, (int)budget * 1000, l), ac;
 
 		if (w.stop || w.reload)
 			loop_log_flush(l);
@@ -313,11 +356,37 @@ loop_fastcgi(app_ctx *app, long max_requests)
 			w.reload = 0;
 			loop_reload(app);
 		}
+		if (ready < 0) {
+			loop_drop(&rq);
+			loop_log_request(l, "event=connection_dropped reason=\"idle\"");
+			continue;
+		}
 		if (!ready)
 			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		loop_budget(budget);
 		ac = FCGX_Accept_r(&rq);
+		if (ac >= 0 && loop_ms_since(&t0) >= (double)budget * 1e3)
+			/* Taken just after libfcgi dropped a stalled one: the
+			 * new connection gets a budget of its own. */
+			loop_budget(budget);
+		if (ac < 0)
+			loop_budget(0);
+		if (ac < 0 && loop_ms_since(&t0) >= (double)budget * 1e3)
+			loop_log_request(l, "event=connection_dropped reason=\"request_timeout\"");
 		if (ac == -EAGAIN || ac == -EWOULDBLOCK)
 			continue;
+		if (ac >= 0 && FCGX_GetError(rq.in) != 0) {
+			/* libfcgi hands over a request whose params broke off
+			 * (the client stalled past the budget, or hung up) as if
+			 * they were complete; it is not answered. */
+			loop_budget(0);
+			loop_drop(&rq);
+			loop_log_request(l, "event=connection_dropped reason=\"%s\"",
+			    loop_ms_since(&t0) >= (double)budget * 1e3 ?
+			    "request_timeout" : "params cut short");
+			continue;
+		}
 		if (ac < 0) {
 			/* A connection reset before its first record, no free
 			 * descriptor for a moment: retried, but not for ever. A
@@ -339,6 +408,10 @@ loop_fastcgi(app_ctx *app, long max_requests)
 			loop_log_request(l, "request_id=%s event=write_failed",
 			    h->meta.request_id);
 		FCGX_Finish_r(&rq);
+		loop_budget(0);
+		if (loop_ms_since(&t0) >= (double)budget * 1e3)
+			loop_log_request(l, "request_id=%s event=request_timeout",
+			    h->meta.request_id);
 		if (max_requests > 0 && ++served >= max_requests) {
 			loop_log_flush(l);
 			log_line("event=worker_exit reason=\"max_requests\" served=%ld", served);

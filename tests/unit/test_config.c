@@ -149,7 +149,7 @@ static const char *const cfg_vars[] = { "DATABASE_URL", "CLERK_JWT_KEY",
     "DB_CONNECT_TIMEOUT_SECONDS", "DB_STATEMENT_TIMEOUT_MS",
     "TOKEN_CACHE_ENTRIES", "RUNS_SUMMARY_CONFIG", "FCGI_LISTEN", "FCGI_WORKERS",
     "FCGI_SOCKET_MODE", "FCGI_SOCKET_OWNER", "FCGI_MAX_REQUESTS", "LOG_LEVEL",
-    "SHUTDOWN_GRACE_SECONDS" };
+    "SHUTDOWN_GRACE_SECONDS", "REQUEST_TIMEOUT_SECONDS" };
 
 static void
 clear_env(void)
@@ -189,6 +189,7 @@ START_TEST(test_load_defaults)
 	ck_assert_int_eq(c.connect_timeout, 2);
 	ck_assert_int_eq(c.statement_timeout_ms, 3000);
 	ck_assert_int_eq(c.token_cache_entries, 1024);
+	ck_assert_int_eq(c.request_timeout, 10);
 	ck_assert_ptr_null(c.database_url);
 	ck_assert_uint_eq(c.nissuers, 0);
 	ck_assert_uint_eq(c.nparties, 0);
@@ -265,6 +266,30 @@ START_TEST(test_load_token_cache_entries_bounds)
 	cfg_free(&c);
 	load_refused("TOKEN_CACHE_ENTRIES", "65537", err, sizeof(err));
 	ck_assert_str_eq(err, "TOKEN_CACHE_ENTRIES must be a whole number from 0 to 65536");
+}
+END_TEST
+
+/* A request budget that the database's own timeouts could fill would cut
+ * slow answers off as 502s instead of the clear 503. */
+START_TEST(test_load_request_timeout_must_exceed_database_timeouts)
+{
+	char err[256] = "";
+	cfg_config c;
+
+	setenv("REQUEST_TIMEOUT_SECONDS", "6", 1);
+	load_ok(&c);
+	ck_assert_int_eq(c.request_timeout, 6);
+	cfg_free(&c);
+	load_refused("REQUEST_TIMEOUT_SECONDS", "5", err, sizeof(err));
+	ck_assert_str_eq(err, "REQUEST_TIMEOUT_SECONDS (5) must be longer than "
+	    "DB_CONNECT_TIMEOUT_SECONDS + DB_STATEMENT_TIMEOUT_MS (5000 ms)");
+	setenv("DB_CONNECT_TIMEOUT_SECONDS", "1", 1);
+	setenv("DB_STATEMENT_TIMEOUT_MS", "500", 1);
+	setenv("REQUEST_TIMEOUT_SECONDS", "2", 1);
+	load_ok(&c);
+	cfg_free(&c);
+	load_refused("REQUEST_TIMEOUT_SECONDS", "0", err, sizeof(err));
+	ck_assert_str_eq(err, "REQUEST_TIMEOUT_SECONDS must be a whole number from 1 to 3600");
 }
 END_TEST
 
@@ -406,6 +431,7 @@ config_suite(void)
 	tcase_add_test(e, test_load_bad_number_names_the_variable);
 	tcase_add_test(e, test_load_too_many_list_items_is_error);
 	tcase_add_test(e, test_load_token_cache_entries_bounds);
+	tcase_add_test(e, test_load_request_timeout_must_exceed_database_timeouts);
 	tcase_add_test(e, test_load_jwks_file_is_a_setting);
 	tcase_add_test(e, test_settings_file_wins_over_environment);
 	tcase_add_test(e, test_settings_file_refuses_unknown_names_and_bad_lines);
