@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 size_t
-log_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
+log_vformat(char *buf, size_t cap, int pid, const char *fmt, va_list ap)
 {
 	struct timeval tv;
 	struct tm tm;
@@ -18,7 +18,7 @@ log_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
 	gmtime_r(&tv.tv_sec, &tm);
 	n = snprintf(buf, cap, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ pid=%d ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (long)tv.tv_usec / 1000, (int)getpid());
+	    tm.tm_sec, (long)tv.tv_usec / 1000, pid);
 	if (n < 0 || (size_t)n >= cap)
 		return 0;
 	m = vsnprintf(buf + n, cap - (size_t)n - 1, fmt, ap);
@@ -44,7 +44,7 @@ log_line(const char *fmt, ...)
 	size_t n;
 
 	va_start(ap, fmt);
-	n = log_vformat(buf, sizeof(buf), fmt, ap);
+	n = log_vformat(buf, sizeof(buf), (int)getpid(), fmt, ap);
 	va_end(ap);
 	log_write(buf, n);
 }

@@ -13,8 +13,9 @@
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line, prefix and newline included, into buf (cut short to fit
  * cap); its length, or 0. For callers that gather lines and write them
- * together with log_write. */
-size_t log_vformat(char *buf, size_t cap, const char *fmt, va_list ap);
+ * together with log_write; they pass their pid, which they know, since
+ * asking the kernel for it costs a system call a line. */
+size_t log_vformat(char *buf, size_t cap, int pid, const char *fmt, va_list ap);
 void log_write(const char *buf, size_t len);
 /* Copies untrusted text for a log value: control bytes, quotes and
  * backslashes become '?', so one request is always one line. */
