@@ -156,12 +156,50 @@ def run_wrk(url, token, expected, clients, seconds, tmp):
         v, unit = re.match(r"([\d.]+)(us|ms|s|m)$", s).groups()
         return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    count = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     m = re.search(r"BENCH non200=(\d+) wrong=(\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = int(m.group(1)) + int(m.group(2)) + (sum(map(int, errs.groups())) if errs else 0)
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "count": count}
+
+
+class Memory:
+    """The workers' resident memory against the requests served so far:
+    the largest VmRSS among them, read from /proc after each wrk run."""
+
+    def __init__(self, pids):
+        self.pids, self.served, self.points = pids, 0, []
+
+    def rss_kib(self):
+        worst = 0
+        for pid in self.pids:
+            with open("/proc/%d/status" % pid) as f:
+                worst = max(worst, int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)))
+        return worst
+
+    def after(self, run):
+        self.served += run["count"]
+        self.points.append((self.served, self.rss_kib()))
+        return run
+
+    def lines(self):
+        (n0, r0), (n1, r1) = self.points[0], self.points[-1]
+        return ["worker RSS (largest of %d workers): %.1f MiB after warm-up (%d requests), "
+                "%.1f MiB after %d requests (%+.1f%%)" % (
+                    len(self.pids), r0 / 1024, n0, r1 / 1024, n1, 100.0 * (r1 - r0) / r0)]
+
+
+def soak(mem, target, token, expected, total, tmp):
+    """Serves at least total requests at 8 clients, in 20 s runs, and
+    prints the RSS at each run: the flatness check of issue 5."""
+    while mem.served < total:
+        r = mem.after(run_wrk(target, token, expected, 8, 20, tmp))
+        if r["errors"]:
+            raise SystemExit("bench: errors or wrong answers during the soak")
+        print("soak: %9d requests served, worker RSS %.1f MiB" % (
+            mem.served, mem.points[-1][1] / 1024), file=sys.stderr, flush=True)
 
 
 def median_of(runs, key):
@@ -179,6 +217,8 @@ def main():
     ap.add_argument("--repeat", type=int)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
+    ap.add_argument("--soak", type=int, default=0,
+                    help="then serve this many requests in all, printing worker RSS")
     a = ap.parse_args()
     sizes = [int(x) for x in (a.sizes or ("1000,100000" if a.quick else
                                            "1000,100000,1000000")).split(",")]
@@ -207,17 +247,25 @@ def main():
     script = os.path.join(tmp, "summary.pgbench")
     pgbench_script(script)
 
+    def target_of(n):
+        return "http://%s/api/v1/workflows/%s/runs/summary?from=%s&to=%s" % (
+            a.listen, wf_id(n), FROM, TO)
+
+    mem = Memory([int(p) for p in env["RS_WORKER_PIDS"].split()])
+    warm = mem.after(run_wrk(target_of(sizes[0]), token, expected_data(url, wf_id(sizes[0])),
+                             4, 3, tmp))
+    if warm["errors"]:
+        raise SystemExit("bench: errors or wrong answers while warming up")
     rows = []
     for n in sizes:
         wf = wf_id(n)
         expected = expected_data(url, wf)
-        target = "http://%s/api/v1/workflows/%s/runs/summary?from=%s&to=%s" % (
-            a.listen, wf, FROM, TO)
+        target = target_of(n)
         for c in clients:
             db_runs, svc_runs = [], []
             for _ in range(repeat):
                 db_runs.append(run_pgbench(url, script, wf, c, seconds, tmp))
-                svc_runs.append(run_wrk(target, token, expected, c, seconds, tmp))
+                svc_runs.append(mem.after(run_wrk(target, token, expected, c, seconds, tmp)))
             errors = sum(r["errors"] for r in db_runs + svc_runs)
             ratios = [s["rps"] / d["rps"] for s, d in zip(svc_runs, db_runs)]
             row = {"runs": n, "clients": c,
@@ -234,10 +282,12 @@ def main():
                                                  errors), file=sys.stderr, flush=True)
     if any(r["errors"] for r in rows):
         raise SystemExit("bench: errors or wrong answers: no figures reported")
-    report(rows, a, seconds, repeat, time.monotonic() - t_start)
+    if a.soak:
+        soak(mem, target_of(sizes[0]), token, expected_data(url, wf_id(sizes[0])), a.soak, tmp)
+    report(rows, mem, a, seconds, repeat, time.monotonic() - t_start)
 
 
-def report(rows, a, seconds, repeat, took):
+def report(rows, mem, a, seconds, repeat, took):
     machine = "%s, %d cores" % (time.strftime("%Y-%m-%d", time.gmtime()), os.cpu_count())
     lines = ["runs-summary vs the database's own limit (%s; %d workers; %d s a run, "
              "median of %d; whole bench %.0f s)" % (machine, a.workers, seconds, repeat, took),
@@ -249,7 +299,7 @@ def report(rows, a, seconds, repeat, took):
         lines.append("| %d | %d | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %d |" % (
             r["runs"], r["clients"], r["db_rps"], r["db_p50"], r["db_p99"], r["svc_rps"],
             r["svc_p50"], r["svc_p99"], r["ratio"], r["errors"]))
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines + [""] + mem.lines()) + "\n"
     print(text)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "results.md"), "w") as f:

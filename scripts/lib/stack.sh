@@ -125,11 +125,15 @@ up() {
     supervisor)
       # Its exit status lands in DIR/pool.exit, for the tests.
       rm -f "$dir/pool.exit"
+      # The log may hold an earlier pool's lines: count this one's only.
+      local seen=0 ready
+      [ -f "$dir/workers.log" ] && seen=$(wc -l < "$dir/workers.log")
       ( "$binary" --listen "unix:$sock" --workers "$workers" </dev/null >/dev/null \
           2>>"$dir/workers.log" & echo $! > "$dir/pool.pid"; wait $!
         echo $? > "$dir/pool.exit" ) >/dev/null 2>&1 &
       for _ in $(seq 1 50); do
-        [ "$(grep -c 'event=worker_ready' "$dir/workers.log" 2>/dev/null)" -ge "$workers" ] && break
+        ready=$(tail -n "+$((seen + 1))" "$dir/workers.log" 2>/dev/null | grep -c 'event=worker_ready' || true)
+        [ "${ready:-0}" -ge "$workers" ] && break
         [ -f "$dir/pool.exit" ] &&
           { cat "$dir/workers.log" >&2; rs_die "the pool exited at start (its log is above)"; }
         sleep 0.1
