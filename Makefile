@@ -6,10 +6,10 @@ PKGS     = libjwt json-c libpq
 CFLAGS  ?= -O2
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
            -DRS_VERSION=\"$(VERSION)\" $(shell pkg-config --cflags $(PKGS))
-LDLIBS   = -lfcgi $(shell pkg-config --libs $(PKGS)) -lcrypto -lm
+LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lcrypto -lm
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE     = validate request auth keys cache render config db app handler log
+CORE     = validate request auth keys cache render config db app handler log fastcgi
 CORE_SRC = $(CORE:%=fcgi/%.c)
 HDRS     = $(wildcard fcgi/*.h) fcgi/summary_sql.h
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

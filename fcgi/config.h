@@ -2,8 +2,8 @@
  *
  * One table in config.c names each setting, its variable, default and
  * bounds; --help prints that same table. Values are read at start-up,
- * before the first request, because libfcgi's params are not the
- * process's environment; and again on a reload, when the file named by
+ * before the first request (a request's params are never the process's
+ * environment); and again on a reload, when the file named by
  * RUNS_SUMMARY_CONFIG (whose values win over the environment's) may
  * have changed. */
 #ifndef RS_CONFIG_H

@@ -57,7 +57,7 @@ log_safe(const char *in, char *out, size_t cap)
 	for (i = 0; i + 1 < cap && in[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)in[i];
 
-		out[i] = c < 0x20 || c == 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
+		out[i] = c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '?' : (char)c;
 	}
 	out[i] = '\0';
 	return out;

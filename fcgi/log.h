@@ -1,7 +1,7 @@
 /* log.h: one line per event on file descriptor 2.
  *
- * Written with write(2) directly: libfcgi's stdio wrappers swallow
- * stderr, and one write keeps lines from several workers whole. */
+ * Written with write(2) directly: one write keeps lines from several
+ * workers whole. */
 #ifndef RS_LOG_H
 #define RS_LOG_H
 
@@ -17,8 +17,9 @@ void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * asking the kernel for it costs a system call a line. */
 size_t log_vformat(char *buf, size_t cap, int pid, const char *fmt, va_list ap);
 void log_write(const char *buf, size_t len);
-/* Copies untrusted text for a log value: control bytes, quotes and
- * backslashes become '?', so one request is always one line. */
+/* Copies untrusted text for a log value: control bytes, quotes,
+ * backslashes and every byte outside ASCII become '?', so one request is
+ * always one line of plain text (no terminal escapes, no bidi tricks). */
 const char *log_safe(const char *in, char *out, size_t cap);
 
 #endif

@@ -1,4 +1,4 @@
-/* loop.c: the FastCGI accept loop and the one-shot CGI mode. */
+/* loop.c: the FastCGI worker loop and the one-shot CGI mode. */
 #include "loop.h"
 
 #include <errno.h>
@@ -10,16 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
-#include <sys/time.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fastcgi.h>
-#include <fcgiapp.h>
-
+#include "fastcgi.h"
 #include "log.h"
 #include "validate.h"
 
@@ -65,32 +62,6 @@ loop_ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* The time budget of one request (REQUEST_TIMEOUT_SECONDS). A client
- * that stalls must not hold a worker: libfcgi reads and writes with
- * blocking calls, so past the budget SIGALRM, caught without SA_RESTART,
- * makes the call under way fail with EINTR, and libfcgi drops the
- * connection. The timer then repeats every 100 ms, because a signal that
- * lands between two system calls interrupts nothing. libpq retries after
- * EINTR; the database's own timeouts, which the budget must exceed,
- * bound that wait. */
-static void
-loop_alarm(int sig)
-{
-	(void)sig;
-}
-
-static void
-loop_budget(long seconds)
-{
-	struct itimerval it = {
-		.it_interval = { .tv_sec = 0, .tv_usec = seconds > 0 ? 100000 : 0 },
-		.it_value = { .tv_sec = seconds, .tv_usec = 0 },
-	};
-
-	if (setitimer(ITIMER_REAL, &it, NULL) != 0)
-		log_line("event=timer_failed errno=%d", errno);
 }
 
 /* Who asked, for the log: never the token or the key, only the JWT's
@@ -183,12 +154,6 @@ loop_one(app_ctx *app, req_getter get, void *ctx, struct loop_random *r,
 	    h->reason ? "\"" : "");
 }
 
-static const char *
-loop_fcgi_param(void *ctx, const char *name)
-{
-	return FCGX_GetParam(name, *(FCGX_ParamArray *)ctx);
-}
-
 static void
 loop_reload(app_ctx *app)
 {
@@ -202,19 +167,53 @@ loop_reload(app_ctx *app)
 		    app->auth.keys.single.pem ? "yes" : "no", app->auth.keys.nset);
 }
 
-/* SIGHUP, SIGTERM, SIGINT and SIGUSR1 (libfcgi's own stop signal) are
- * blocked for the worker's whole life and read from a signalfd, so they
- * act between requests only: no request is cut short, and no read or
- * write inside libfcgi or libpq ever sees EINTR. The worker waits on one
- * epoll set holding the listening socket (made non-blocking: a worker
- * that loses the race for a connection gets EAGAIN and waits again) and
- * the signalfd, so a signal is seen at the next turn even while
- * connections queue, at no cost per request. */
-struct loop_waiter {
-	int ep;			/* the listening socket and the signalfd */
+/* SIGHUP, SIGTERM, SIGINT and SIGUSR1 are blocked for the worker's whole
+ * life and read from a signalfd, so they act between requests only: no
+ * request is cut short, and no read or write in libpq ever sees EINTR.
+ *
+ * The worker speaks FastCGI itself (fastcgi.c) on non-blocking sockets,
+ * and holds up to LOOP_CONNS connections: nginx keeps connections open
+ * (fastcgi_keep_conn, an upstream keepalive pool), which spares both
+ * sides a connect, an accept and a close per request. One epoll set
+ * holds the listening socket (shared by the workers; one that loses the
+ * race for a connection gets EAGAIN), the signalfd, and each connection;
+ * the worker serves whichever is ready, so a connection that stays idle
+ * never keeps it from the others or from new ones.
+ *
+ * A request is read as its bytes come, the worker serving others while
+ * the rest is on its way; a client that sends slowly costs it nothing.
+ * From its first byte a request has REQUEST_TIMEOUT_SECONDS to arrive
+ * whole and be answered (the answer, small, waits in poll() only for a
+ * client that does not read), past which its connection is closed
+ * unanswered. A connection idle that long between requests is closed. */
+#define LOOP_CONNS 32
+#define LOOP_EV_LISTEN (LOOP_CONNS)
+#define LOOP_EV_SIGNALS (LOOP_CONNS + 1)
+#define LOOP_LISTEN_FD 0
+
+struct loop_conn {
+	int fd;			/* -1: the slot is free */
+	int polled;		/* registered in the epoll set */
+	int reading;		/* a request is under way: deadline applies */
+	struct timespec idle_since, deadline;
+	fcgi_parser p;
+	fcgi_arena arena;
+};
+
+/* The worker's state: one per process, made after the fork. */
+struct loop_worker {
+	int ep;			/* listening socket, signalfd, connections */
 	int sfd;		/* the signals the loop handles */
 	int stop;		/* the stop signal that came, or 0 */
 	int reload;		/* a SIGHUP came */
+	long served;
+	struct loop_conn conn[LOOP_CONNS];
+	uint8_t in[16384];	/* what was read and not yet parsed */
+	size_t in_len, in_off;
+	uint8_t out[FCGI_FRAMED_MAX(RENDER_MAX)];
+	handler_result h;
+	struct loop_random r;
+	struct loop_log l;
 };
 
 static const int loop_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
@@ -224,38 +223,46 @@ static const int loop_signals[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
  * broken, and exiting lets a supervisor start a sound one. */
 #define LOOP_ACCEPT_FAILURES_MAX 100
 
+int
+loop_is_fastcgi(void)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+
+	return getsockopt(LOOP_LISTEN_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+	    listening;
+}
+
 static int
-loop_prepare(struct loop_waiter *w)
+loop_prepare(struct loop_worker *w)
 {
 	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 	struct epoll_event sev = { .events = EPOLLIN };
-	struct sigaction sa = { .sa_handler = loop_alarm };
 	sigset_t block;
 	size_t i;
 	int fl;
 
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) != 0)
-		return -1;
+	for (i = 0; i < LOOP_CONNS; i++)
+		w->conn[i].fd = -1;
 	sigemptyset(&block);
 	for (i = 0; i < LOOP_NSIGNALS; i++)
 		sigaddset(&block, loop_signals[i]);
 	if (sigprocmask(SIG_BLOCK, &block, NULL) != 0 ||
 	    (w->sfd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return -1;
-	if ((fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL)) < 0 ||
-	    fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK) != 0)
+	if ((fl = fcntl(LOOP_LISTEN_FD, F_GETFL)) < 0 ||
+	    fcntl(LOOP_LISTEN_FD, F_SETFL, fl | O_NONBLOCK) != 0)
 		return -1;
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	lev.data.fd = FCGI_LISTENSOCK_FILENO;
-	sev.data.fd = w->sfd;
-	return epoll_ctl(w->ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &lev) == 0 &&
+	lev.data.u32 = LOOP_EV_LISTEN;
+	sev.data.u32 = LOOP_EV_SIGNALS;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, LOOP_LISTEN_FD, &lev) == 0 &&
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->sfd, &sev) == 0 ? 0 : -1;
 }
 
 static void
-loop_read_signals(struct loop_waiter *w)
+loop_read_signals(struct loop_worker *w)
 {
 	struct signalfd_siginfo si;
 
@@ -267,68 +274,266 @@ loop_read_signals(struct loop_waiter *w)
 	}
 }
 
-/* Waits until there is something to accept (a new connection, or the
- * next request on a connection libfcgi keeps open when nginx sets
- * FCGI_KEEP_CONN) or a signal. 1 when there is something to accept; -1
- * when the kept connection stayed idle for idle_ms. */
-static int
-loop_wait(struct loop_waiter *w, int kept_fd, int idle_ms, struct loop_log *l)
+/* Closes a connection; its descriptor leaves the epoll set as it goes. A
+ * reason is logged, an orderly end (the client's, or ours after an
+ * answer) is not. */
+static void
+loop_close(struct loop_worker *w, struct loop_conn *c, const char *reason)
 {
-	struct epoll_event ev[2];
-	struct pollfd pfd[2] = { { kept_fd, POLLIN, 0 }, { w->sfd, POLLIN, 0 } };
-	int n, i, ready = 0;
+	if (reason != NULL)
+		loop_log_request(&w->l, "event=connection_dropped reason=\"%s\"", reason);
+	close(c->fd);
+	c->fd = -1;
+	c->polled = 0;
+}
 
-	if (kept_fd >= 0) {
-		if (l->len > 0 && (n = poll(pfd, 2, 0)) == 0)
-			loop_log_flush(l);
-		n = poll(pfd, 2, idle_ms);
-		ready = n == 0 ? -1 : n > 0 && pfd[0].revents != 0;
-		if (n > 0 && pfd[1].revents != 0)
-			loop_read_signals(w);
-	} else {
-		/* Lines gathered, and nothing to do this instant: write them
-		 * before sleeping. */
-		n = l->len > 0 ? epoll_wait(w->ep, ev, 2, 0) : 0;
-		if (n == 0) {
-			loop_log_flush(l);
-			n = epoll_wait(w->ep, ev, 2, -1);
-		}
-		for (i = 0; i < n; i++) {
-			if (ev[i].data.fd == w->sfd)
-				loop_read_signals(w);
-			else
-				ready = 1;
+static long long
+loop_ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Closes connections past their request's deadline, or idle for the
+ * budget; the milliseconds until the next one would be, or -1 when none
+ * is open. */
+static int
+loop_expire(struct loop_worker *w, long budget_s)
+{
+	int i, next = -1;
+
+	for (i = 0; i < LOOP_CONNS; i++) {
+		struct loop_conn *c = &w->conn[i];
+		long long left;
+
+		if (c->fd < 0)
+			continue;
+		left = c->reading ? loop_ms_left(&c->deadline) :
+		    budget_s * 1000 - (long long)loop_ms_since(&c->idle_since);
+		if (left <= 0)
+			loop_close(w, c, c->reading ? "request_timeout" : "idle");
+		else if (next < 0 || left + 1 < next)
+			next = (int)left + 1;
+	}
+	return next;
+}
+
+/* A new connection, in a free slot, else in the one idle longest (nginx
+ * opens another when it needs one). NULL when there is none to take. */
+static struct loop_conn *
+loop_accept(struct loop_worker *w, int *err)
+{
+	struct loop_conn *c = NULL;
+	int i, fd;
+
+	*err = 0;
+	if ((fd = accept4(LOOP_LISTEN_FD, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			*err = errno;
+		return NULL;
+	}
+	for (i = 0; i < LOOP_CONNS && (c == NULL || c->fd >= 0); i++) {
+		struct loop_conn *k = &w->conn[i];
+
+		if (c == NULL || k->fd < 0 || k->idle_since.tv_sec < c->idle_since.tv_sec ||
+		    (k->idle_since.tv_sec == c->idle_since.tv_sec &&
+		    k->idle_since.tv_nsec < c->idle_since.tv_nsec))
+			c = k;
+	}
+	if (c->fd >= 0)
+		loop_close(w, c, "too many connections");
+	c->fd = fd;
+	c->polled = 0;
+	c->reading = 0;
+	clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
+	fcgi_init(&c->p, &c->arena);
+	return c;
+}
+
+/* Waits for fd to be ready for events until the deadline; 0 or -1. */
+static int
+loop_poll(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd pfd = { fd, events, 0 };
+	long long left;
+	int n;
+
+	do {
+		if ((left = loop_ms_left(deadline)) <= 0)
+			return -1;
+		n = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
+	} while ((n < 0 && errno == EINTR) || n == 0);
+	return n > 0 ? 0 : -1;
+}
+
+/* Writes all of buf by the deadline; 0 or -1. */
+static int
+loop_write(int fd, const uint8_t *buf, size_t len, const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -1;
+		} else if (n < 0 && errno == EAGAIN && loop_poll(fd, POLLOUT, deadline) != 0) {
+			return -1;
 		}
 	}
+	return 0;
+}
+
+static const char *
+loop_fcgi_param(void *ctx, const char *name)
+{
+	return fcgi_param(ctx, name);
+}
+
+/* Answers the request whose params c's parser has just completed. */
+static int
+loop_answer(app_ctx *app, struct loop_worker *w, struct loop_conn *c,
+    const struct timespec *deadline)
+{
+	handler_result *h = &w->h;
+	size_t n;
+
+	loop_one(app, loop_fcgi_param, &c->p, &w->r, &w->l, h);
+	n = fcgi_frame_response(&c->p, h->out.data, h->out.len, w->out, sizeof(w->out));
+	fcgi_request_done(&c->p);
+	w->served++;
+	if (n == 0 || loop_write(c->fd, w->out, n, deadline) != 0) {
+		loop_log_request(&w->l, "request_id=%s event=write_failed", h->meta.request_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts the clock of a request on c, at its first byte. */
+static void
+loop_reading(app_ctx *app, struct loop_conn *c)
+{
+	if (!c->reading) {
+		c->reading = 1;
+		clock_gettime(CLOCK_MONOTONIC, &c->deadline);
+		c->deadline.tv_sec += app->cfg.request_timeout;
+	}
+}
+
+/* Serves c, which has something to read: parses what it sent, answers
+ * each request completed, and returns when nothing more is there to read
+ * (to the epoll set, a request perhaps half received) or c is closed. A
+ * client that sends slowly costs the worker nothing while it waits. */
+static void
+loop_serve(app_ctx *app, struct loop_worker *w, struct loop_conn *c, long max_requests)
+{
+	int answered = 0;
+
+	w->in_len = w->in_off = 0;
+	for (;;) {
+		size_t used = 0;
+		fcgi_event ev = fcgi_feed(&c->p, w->in + w->in_off, w->in_len - w->in_off, &used);
+		int last = !c->p.keep || (max_requests > 0 && w->served >= max_requests);
+		ssize_t n;
+
+		w->in_off += used;
+		if (ev == FCGI_EV_ERROR) {
+			loop_close(w, c, c->p.error);
+			return;
+		}
+		if (ev == FCGI_EV_REPLY) {
+			if (loop_write(c->fd, c->p.reply, c->p.reply_len, &c->deadline) != 0) {
+				loop_close(w, c, "write failed");
+				return;
+			}
+			continue;
+		}
+		if (ev == FCGI_EV_REQUEST) {
+			/* Past an answer on a connection the client asked to
+			 * close, or the last request this worker serves, more is
+			 * not served: only the rest of the body is read. */
+			if (answered && last) {
+				loop_close(w, c, NULL);
+				return;
+			}
+			if (loop_answer(app, w, c, &c->deadline) != 0) {
+				loop_close(w, c, "write failed");
+				return;
+			}
+			answered = 1;
+			c->reading = 0;
+			continue;
+		}
+		/* All read is parsed. */
+		if (fcgi_idle(&c->p) && !(answered && last))
+			c->reading = 0;
+		if (answered && last && fcgi_request_over(&c->p)) {
+			loop_close(w, c, NULL);
+			return;
+		}
+		if (answered && !last && fcgi_idle(&c->p))
+			return;
+		n = read(c->fd, w->in, sizeof(w->in));
+		if (n > 0) {
+			w->in_len = (size_t)n;
+			w->in_off = 0;
+			loop_reading(app, c);
+		} else if (n == 0) {
+			loop_close(w, c, c->reading && !answered ? "closed mid-request" : NULL);
+			return;
+		} else if (errno == EAGAIN) {
+			/* Waiting for the rest of a body before closing is a
+			 * request's wait too. */
+			if (answered && last)
+				loop_reading(app, c);
+			return;
+		} else if (errno != EINTR) {
+			loop_close(w, c, "read failed");
+			return;
+		}
+	}
+}
+
+/* After a request, a connection still open joins the epoll set, once:
+ * level-triggered, so it wakes this worker whenever it has bytes, and no
+ * call is spent re-arming it per request. */
+static void
+loop_rearm(struct loop_worker *w, struct loop_conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(c - w->conn) };
+
+	if (c->fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
+	if (!c->polled && epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+		loop_close(w, c, "epoll_ctl failed");
+		return;
+	}
+	c->polled = 1;
+}
+
+/* Waits for something to do; fills ev, returns how many (0: timeout). */
+static int
+loop_wait(struct loop_worker *w, long budget_s, struct epoll_event *ev, int nev)
+{
+	int n = 0, timeout = loop_expire(w, budget_s);
+
+	/* Lines gathered, and nothing to do this instant: write them before
+	 * sleeping. */
+	if (w->l.len > 0 && (n = epoll_wait(w->ep, ev, nev, 0)) == 0)
+		loop_log_flush(&w->l);
+	if (n == 0)
+		n = epoll_wait(w->ep, ev, nev, timeout);
 	if (n < 0 && errno != EINTR) {
 		log_line("event=wait_failed errno=%d", errno);
 		usleep(10000);
 	}
-	return ready;
-}
-
-/* Closes the request's connection with nothing more said: libfcgi's own
- * close would first wait for the client to hang up. */
-static void
-loop_drop(FCGX_Request *rq)
-{
-	rq->detached = 1;
-	FCGX_Free(rq, 1);
-}
-
-/* libfcgi ends a connection by shutting its side down and reading until
- * the client hangs up, so that request bytes left unread never turn the
- * close into a reset that could cost the client its response. With
- * nothing left unread, as after every GET nginx sends, a plain close is
- * as safe, and spares two system calls and a wait on nginx each time. */
-static void
-loop_finish(FCGX_Request *rq)
-{
-	int unread = 1;
-
-	if (!rq->keepConnection && ioctl(rq->ipcFd, FIONREAD, &unread) == 0 && unread == 0)
-		rq->detached = 1;
-	FCGX_Finish_r(rq);
+	return n < 0 ? 0 : n;
 }
 
 static const char *
@@ -340,112 +545,89 @@ loop_signal_name(int sig)
 int
 loop_fastcgi(app_ctx *app, long max_requests)
 {
-	FCGX_Request rq;
-	handler_result *h = malloc(sizeof(*h));
-	struct loop_random *r = malloc(sizeof(*r));
-	struct loop_log *l = calloc(1, sizeof(*l));
-	struct loop_waiter w = { .ep = -1, .sfd = -1 };
-	struct timespec t0;
-	int failures = 0, rc = 0;
-	long served = 0;
+	struct loop_worker *w = calloc(1, sizeof(*w));
+	struct epoll_event ev[LOOP_CONNS + 2];
+	int failures = 0, rc = 0, i, n;
 
-	if (r != NULL)
-		r->used = sizeof(r->buf);
-	if (l != NULL)
-		l->pid = (int)getpid();
-	if (h == NULL || r == NULL || l == NULL || loop_prepare(&w) != 0 || FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&rq, FCGI_LISTENSOCK_FILENO, 0) != 0) {
+	if (w == NULL || (w->ep = w->sfd = -1, loop_prepare(w)) != 0) {
 		log_line("event=start_failed reason=\"FastCGI initialisation failed: %s\"",
 		    strerror(errno));
 		rc = 1;
 		goto out;
 	}
+	w->r.used = sizeof(w->r.buf);
+	w->l.pid = (int)getpid();
 	log_line("event=worker_ready");
-	for (;;) {
-		long budget = app->cfg.request_timeout;
-		int ready = loop_wait(&w, rq.ipcFd, (int)budget * 1000, l), ac;
+	while (!w->stop && (max_requests <= 0 || w->served < max_requests)) {
+		n = loop_wait(w, app->cfg.request_timeout, ev, LOOP_CONNS + 2);
+		for (i = 0; i < n; i++)
+			if (ev[i].data.u32 == LOOP_EV_SIGNALS)
+				loop_read_signals(w);
+		for (i = 0; i < n; i++) {
+			struct loop_conn *c;
+			uint32_t k = ev[i].data.u32;
+			int err;
 
-		if (w.stop || w.reload)
-			loop_log_flush(l);
-		if (w.stop) {
-			log_line("event=worker_exit reason=\"%s\"", loop_signal_name(w.stop));
-			break;
-		}
-		if (w.reload) {
-			w.reload = 0;
-			loop_reload(app);
-		}
-		if (ready < 0) {
-			loop_drop(&rq);
-			loop_log_request(l, "event=connection_dropped reason=\"idle\"");
-			continue;
-		}
-		if (!ready)
-			continue;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		loop_budget(budget);
-		ac = FCGX_Accept_r(&rq);
-		if (ac >= 0 && loop_ms_since(&t0) >= (double)budget * 1e3)
-			/* Taken just after libfcgi dropped a stalled one: the
-			 * new connection gets a budget of its own. */
-			loop_budget(budget);
-		if (ac < 0)
-			loop_budget(0);
-		if (ac < 0 && loop_ms_since(&t0) >= (double)budget * 1e3)
-			loop_log_request(l, "event=connection_dropped reason=\"request_timeout\"");
-		if (ac == -EAGAIN || ac == -EWOULDBLOCK)
-			continue;
-		if (ac >= 0 && FCGX_GetError(rq.in) != 0) {
-			/* libfcgi hands over a request whose params broke off
-			 * (the client stalled past the budget, or hung up) as if
-			 * they were complete; it is not answered. */
-			loop_budget(0);
-			loop_drop(&rq);
-			loop_log_request(l, "event=connection_dropped reason=\"%s\"",
-			    loop_ms_since(&t0) >= (double)budget * 1e3 ?
-			    "request_timeout" : "params cut short");
-			continue;
-		}
-		if (ac < 0) {
-			/* A connection reset before its first record, no free
-			 * descriptor for a moment: retried, but not for ever. A
-			 * listening socket that is gone ends the worker at once. */
-			loop_log_flush(l);
-			log_line("event=accept_failed errno=%d", -ac);
-			if (ac == -EBADF || ac == -ENOTSOCK || ac == -EINVAL ||
-			    ++failures >= LOOP_ACCEPT_FAILURES_MAX) {
-				log_line("event=worker_exit reason=\"accept keeps failing\"");
-				rc = 1;
+			/* A signal that came while the last request was served
+			 * acts before the next. */
+			if (i > 0)
+				loop_read_signals(w);
+			if (w->stop || w->reload)
+				loop_log_flush(&w->l);
+			if (w->stop || (max_requests > 0 && w->served >= max_requests))
 				break;
+			if (w->reload) {
+				w->reload = 0;
+				loop_reload(app);
 			}
-			usleep(10000);
-			continue;
-		}
-		failures = 0;
-		loop_one(app, loop_fcgi_param, &rq.envp, r, l, h);
-		if (FCGX_PutStr(h->out.data, (int)h->out.len, rq.out) != (int)h->out.len)
-			loop_log_request(l, "request_id=%s event=write_failed",
-			    h->meta.request_id);
-		loop_finish(&rq);
-		loop_budget(0);
-		if (loop_ms_since(&t0) >= (double)budget * 1e3)
-			loop_log_request(l, "request_id=%s event=request_timeout",
-			    h->meta.request_id);
-		if (max_requests > 0 && ++served >= max_requests) {
-			loop_log_flush(l);
-			log_line("event=worker_exit reason=\"max_requests\" served=%ld", served);
-			break;
+			if (k == LOOP_EV_SIGNALS)
+				continue;
+			if (k == LOOP_EV_LISTEN) {
+				if ((c = loop_accept(w, &err)) == NULL) {
+					if (err == 0)
+						continue;
+					/* No free descriptor for a moment: retried,
+					 * but not for ever. A listening socket that
+					 * is gone ends the worker at once. */
+					loop_log_flush(&w->l);
+					log_line("event=accept_failed errno=%d", err);
+					if (err == EBADF || err == ENOTSOCK || err == EINVAL ||
+					    ++failures >= LOOP_ACCEPT_FAILURES_MAX) {
+						log_line("event=worker_exit reason=\"accept keeps failing\"");
+						rc = 1;
+						goto out;
+					}
+					usleep(10000);
+					continue;
+				}
+				failures = 0;
+			} else {
+				/* An event for a connection closed earlier in this
+				 * batch is stale. */
+				if ((c = &w->conn[k])->fd < 0)
+					continue;
+			}
+			loop_serve(app, w, c, max_requests);
+			loop_rearm(w, c);
 		}
 	}
+	loop_log_flush(&w->l);
+	if (w->stop)
+		log_line("event=worker_exit reason=\"%s\"", loop_signal_name(w->stop));
+	else
+		log_line("event=worker_exit reason=\"max_requests\" served=%ld", w->served);
 out:
-	if (w.ep >= 0)
-		close(w.ep);
-	if (w.sfd >= 0)
-		close(w.sfd);
-	loop_log_flush(l);
-	free(l);
-	free(r);
-	free(h);
+	if (w != NULL) {
+		for (i = 0; i < LOOP_CONNS; i++)
+			if (w->conn[i].fd >= 0)
+				loop_close(w, &w->conn[i], NULL);
+		if (w->ep >= 0)
+			close(w->ep);
+		if (w->sfd >= 0)
+			close(w->sfd);
+		loop_log_flush(&w->l);
+	}
+	free(w);
 	return rc;
 }
 

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "handler.h"
 #include "log.h"
 #include "loop.h"
@@ -103,7 +101,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (sup_wanted(&app))
 		rc = sup_run(&app);
-	else if (FCGX_IsCGI()) {
+	else if (!loop_is_fastcgi()) {
 		if (getenv("REQUEST_METHOD") == NULL && isatty(0)) {
 			dprintf(2, "runs-summary: no FastCGI socket on stdin and no CGI "
 			    "request in the environment; see --help\n");

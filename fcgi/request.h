@@ -1,6 +1,6 @@
 /* request.h: FastCGI/CGI params -> one bounded request struct.
  *
- * Pure: params come through a getter, so the same code reads libfcgi's
+ * Pure: params come through a getter, so the same code reads FastCGI
  * params, the CGI environment or a test's table. Strings the request
  * points at (query, headers) belong to the getter and must outlive it. */
 #ifndef RS_REQUEST_H

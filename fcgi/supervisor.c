@@ -273,7 +273,8 @@ sup_bind_tcp(const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
-/* The listening socket as file descriptor 0, where libfcgi looks. */
+/* The listening socket as file descriptor 0, where a FastCGI worker
+ * looks, as under spawn-fcgi. */
 static int
 sup_listen(struct sup *s, char *err, size_t errlen)
 {

@@ -270,7 +270,7 @@ def test_reload_back_to_the_first_set():
 
 
 def test_stop_signals_end_workers_between_requests_under_load():
-    """SIGTERM and SIGUSR1 (libfcgi's own stop signal) each end a worker
+    """SIGTERM and SIGUSR1 (the FastCGI stop signal) each end a worker
     after the request it is serving, though connections queue for it."""
     with Traffic(S, PATH, {"b": T_B}, 4.0) as tr:
         time.sleep(0.5)

@@ -15,5 +15,6 @@ Suite *config_suite(void);
 Suite *db_suite(void);
 Suite *keys_suite(void);
 Suite *cache_suite(void);
+Suite *fastcgi_suite(void);
 
 #endif
