@@ -19,7 +19,7 @@ stack_up(STATE, "--db-only")
 ENV = read_env(STATE)
 WF = "3f2b8c1d-9e4a-4b7c-8d6e-5a4b3c2d1e0f"      # scripts/seed-demo.sql
 SUMMARY = "/api/v1/workflows/%s/runs/summary" % WF
-TOKEN = mint(ENV["RS_KEY"], "--sub", "user_demo")
+TOKEN = mint(ENV["RS_KEY"], "--sub", "user_demo", "--ttl", "3600")   # valgrind is slow
 BASE = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DATABASE_URL": ENV["DATABASE_URL"], "CLERK_JWT_KEY_FILE": ENV["RS_PUBKEY"],
         "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
