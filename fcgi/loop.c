@@ -172,9 +172,8 @@ loop_reload(app_ctx *app)
  * request is cut short, and no read or write in libpq ever sees EINTR.
  *
  * The worker speaks FastCGI itself (fastcgi.c) on non-blocking sockets,
- * and holds up to LOOP_CONNS connections: nginx keeps connections open
- * (fastcgi_keep_conn, an upstream keepalive pool), which spares both
- * sides a connect, an accept and a close per request. One epoll set
+ * and holds up to LOOP_CONNS connections, for clients that keep them open
+ * (FCGI_KEEP_CONN; nginx is told not to, see conf/). One epoll set
  * holds the listening socket (shared by the workers; one that loses the
  * race for a connection gets EAGAIN), the signalfd, and each connection;
  * the worker serves whichever is ready, so a connection that stays idle

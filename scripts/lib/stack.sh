@@ -160,9 +160,8 @@ up() {
 
   # nginx with the drop-in location, pointed at this pool's socket.
   cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"
-  cp "$RS_ROOT/conf/runs-summary.nginx.conf" "$dir/runs-summary.nginx.conf"
   sed "s|unix:/run/runs-summary/runs-summary.sock|unix:$sock|" \
-    "$RS_ROOT/conf/runs-summary.upstream.conf" > "$dir/runs-summary.upstream.conf"
+    "$RS_ROOT/conf/runs-summary.nginx.conf" > "$dir/runs-summary.nginx.conf"
   sed -e "s|@PREFIX@|$dir|g" -e "s|@LISTEN@|$listen|g" \
     -e "s|@USER@|$(id -un) $(id -gn)|g" "$RS_ROOT/conf/nginx.conf" > "$dir/nginx.conf"
   nginx -p "$dir" -c "$dir/nginx.conf" -t -q 2>"$dir/nginx-t.log" ||
