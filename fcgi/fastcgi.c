@@ -18,14 +18,16 @@ enum { NV_NAME_LEN, NV_VALUE_LEN, NV_NAME, NV_VALUE };
  * (a method is one of two words; a decoded path at most 512 bytes, so
  * 1,537 raw; a query 2,048; a bearer token 8 KiB; a workspace id is a
  * UUID; a request id 128 bytes), so a value cut short is still too long. */
+#define FCGI_NAME(s) s, sizeof(s) - 1
 static const struct {
 	const char *name;
-	size_t size;
+	size_t len, size;
 } fcgi_names[FCGI_NPARAMS] = {
-	{ "REQUEST_METHOD", 32 }, { "DOCUMENT_URI", 2048 }, { "SCRIPT_NAME", 2048 },
-	{ "PATH_INFO", 2048 }, { "REQUEST_URI", 8192 }, { "QUERY_STRING", 4096 },
-	{ "HTTP_AUTHORIZATION", 16384 }, { "HTTP_X_WORKSPACE_ID", 128 },
-	{ "HTTP_X_REQUEST_ID", 256 }, { "CONTENT_LENGTH", 32 },
+	{ FCGI_NAME("REQUEST_METHOD"), 32 }, { FCGI_NAME("DOCUMENT_URI"), 2048 },
+	{ FCGI_NAME("SCRIPT_NAME"), 2048 }, { FCGI_NAME("PATH_INFO"), 2048 },
+	{ FCGI_NAME("REQUEST_URI"), 8192 }, { FCGI_NAME("QUERY_STRING"), 4096 },
+	{ FCGI_NAME("HTTP_AUTHORIZATION"), 16384 }, { FCGI_NAME("HTTP_X_WORKSPACE_ID"), 128 },
+	{ FCGI_NAME("HTTP_X_REQUEST_ID"), 256 }, { FCGI_NAME("CONTENT_LENGTH"), 32 },
 };
 
 /* Where a param's room starts in the arena. */
@@ -108,7 +110,7 @@ fcgi_slot(const char *name, size_t len)
 	int i;
 
 	for (i = 0; i < FCGI_NPARAMS; i++)
-		if (strlen(fcgi_names[i].name) == len && memcmp(fcgi_names[i].name, name, len) == 0)
+		if (fcgi_names[i].len == len && memcmp(fcgi_names[i].name, name, len) == 0)
 			return i;
 	return -1;
 }

@@ -124,6 +124,47 @@ render_double(double v, char *buf, size_t cap)
 	return (size_t)snprintf(buf, cap, "%s", tmp);
 }
 
+/* Text appended into a fixed buffer, without printf's parsing of a
+ * format on every request; over is set, and nothing more written, once
+ * it would not fit. */
+struct render_buf {
+	char *p;
+	size_t len, cap;
+	int over;
+};
+
+static void
+render_put(struct render_buf *b, const char *s, size_t n)
+{
+	if (b->over || n > b->cap - b->len) {
+		b->over = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+render_puts(struct render_buf *b, const char *s)
+{
+	render_put(b, s, strlen(s));
+}
+
+static void
+render_put_int(struct render_buf *b, long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		d[--i] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		d[--i] = '-';
+	render_put(b, d + i, sizeof(d) - i);
+}
+
 void
 render_timestamp(long long unix_seconds, char out[sizeof("YYYY-MM-DDTHH:MM:SSZ")])
 {
@@ -164,24 +205,28 @@ render_body(const char *body, size_t blen, st_status st, const render_meta *m,
     int head, render_out *out)
 {
 	const struct render_entry *e = render_entry_of(st);
-	int n;
+	struct render_buf b = { out->data, 0, sizeof(out->data), 0 };
 
-	n = snprintf(out->data, sizeof(out->data),
-	    "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "X-Request-Id: %s\r\n"
-	    "%s%s"
-	    "Content-Length: %zu\r\n\r\n",
-	    e->status, e->reason, m->request_id,
-	    e->header ? e->header : "", e->header ? "\r\n" : "", blen);
-	if (n < 0 || (size_t)n + (head ? 0 : blen) >= sizeof(out->data))
-		return -1;
-	out->len = (size_t)n;
-	if (!head) {
-		memcpy(out->data + out->len, body, blen);
-		out->len += blen;
+	render_puts(&b, "Status: ");
+	render_put_int(&b, e->status);
+	render_puts(&b, " ");
+	render_puts(&b, e->reason);
+	render_puts(&b, "\r\nContent-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\nX-Request-Id: ");
+	render_puts(&b, m->request_id);
+	render_puts(&b, "\r\n");
+	if (e->header != NULL) {
+		render_puts(&b, e->header);
+		render_puts(&b, "\r\n");
 	}
+	render_puts(&b, "Content-Length: ");
+	render_put_int(&b, (long long)blen);
+	render_puts(&b, "\r\n\r\n");
+	if (!head)
+		render_put(&b, body, blen);
+	if (b.over)
+		return -1;
+	out->len = b.len;
 	out->http_status = e->status;
 	return 0;
 }
@@ -206,9 +251,15 @@ render_finish(json_object *root, st_status st, const render_meta *m, int head,
 int
 render_summary(const db_summary *s, const render_meta *m, int head, render_out *out)
 {
+	static const char *const names[] = { "{\"data\":{\"total_runs\":",
+	    ",\"completed\":", ",\"failed\":", ",\"cancelled\":", ",\"pending\":",
+	    ",\"running\":", ",\"paused\":" };
+	const int64_t counts[] = { s->total, s->completed, s->failed, s->cancelled,
+	    s->pending, s->running, s->paused };
 	char body[RENDER_MAX], rate[48] = "null", avg[48] = "null";
+	struct render_buf b = { body, 0, sizeof(body), 0 };
 	int64_t terminal = s->completed + s->failed + s->cancelled;
-	int n;
+	size_t i;
 
 	if (!render_meta_plain(m))
 		return -1;
@@ -216,17 +267,20 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 		render_double((double)s->completed / (double)terminal, rate, sizeof(rate));
 	if (s->has_average && isfinite(s->average_seconds))
 		render_double(s->average_seconds, avg, sizeof(avg));
-	n = snprintf(body, sizeof(body), "{\"data\":{\"total_runs\":%lld,"
-	    "\"completed\":%lld,\"failed\":%lld,\"cancelled\":%lld,\"pending\":%lld,"
-	    "\"running\":%lld,\"paused\":%lld,\"pass_rate\":%s,"
-	    "\"average_duration_seconds\":%s},\"meta\":{\"request_id\":\"%s\","
-	    "\"timestamp\":\"%s\"}}", (long long)s->total, (long long)s->completed,
-	    (long long)s->failed, (long long)s->cancelled, (long long)s->pending,
-	    (long long)s->running, (long long)s->paused, rate, avg, m->request_id,
-	    m->timestamp);
-	if (n < 0 || (size_t)n >= sizeof(body))
-		return -1;
-	return render_body(body, (size_t)n, ST_OK, m, head, out);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		render_puts(&b, names[i]);
+		render_put_int(&b, counts[i]);
+	}
+	render_puts(&b, ",\"pass_rate\":");
+	render_puts(&b, rate);
+	render_puts(&b, ",\"average_duration_seconds\":");
+	render_puts(&b, avg);
+	render_puts(&b, "},\"meta\":{\"request_id\":\"");
+	render_puts(&b, m->request_id);
+	render_puts(&b, "\",\"timestamp\":\"");
+	render_puts(&b, m->timestamp);
+	render_puts(&b, "\"}}");
+	return b.over ? -1 : render_body(body, b.len, ST_OK, m, head, out);
 }
 
 int
