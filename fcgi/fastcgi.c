@@ -71,8 +71,9 @@ fcgi_header(uint8_t *h, uint8_t type, uint16_t id, size_t len)
 }
 
 static fcgi_event
-fcgi_reply_end(fcgi_parser *p, uint16_t id, uint8_t protocol_status)
+fcgi_reply_end(fcgi_parser *p, uint16_t id, uint8_t protocol_status, int close)
 {
+	p->reply_close = close;
 	fcgi_header(p->reply, FCGI_END_REQUEST, id, 8);
 	memset(p->reply + FCGI_HEADER_LEN, 0, 8);
 	p->reply[FCGI_HEADER_LEN + 4] = protocol_status;
@@ -252,9 +253,10 @@ fcgi_begin(fcgi_parser *p)
 		return fcgi_error(p, "malformed BEGIN_REQUEST");
 	if (p->req_id != 0 && !p->params_done)
 		return p->id == p->req_id ? fcgi_error(p, "BEGIN_REQUEST twice") :
-		    fcgi_reply_end(p, p->id, FCGI_CANT_MPX_CONN);
+		    fcgi_reply_end(p, p->id, FCGI_CANT_MPX_CONN, 0);
 	if ((p->body[0] << 8 | p->body[1]) != FCGI_RESPONDER)
-		return fcgi_reply_end(p, p->id, FCGI_UNKNOWN_ROLE);
+		return fcgi_reply_end(p, p->id, FCGI_UNKNOWN_ROLE,
+		    (p->body[2] & FCGI_KEEP_CONN) == 0);
 	/* A new request; a body the last one never finished is given up. */
 	fcgi_forget(p);
 	p->req_id = p->id;
@@ -296,9 +298,10 @@ fcgi_record_end(fcgi_parser *p, size_t content_len)
 		 * after, it is being answered anyway. */
 		if (mine && !p->params_done) {
 			uint16_t id = p->req_id;
+			int keep = p->keep;
 
 			fcgi_forget(p);
-			return fcgi_reply_end(p, id, FCGI_REQUEST_COMPLETE);
+			return fcgi_reply_end(p, id, FCGI_REQUEST_COMPLETE, !keep);
 		}
 		return FCGI_EV_MORE;
 	default:
@@ -314,6 +317,7 @@ fcgi_feed(fcgi_parser *p, const uint8_t *buf, size_t len, size_t *used)
 	fcgi_event ev;
 
 	p->reply_len = 0;
+	p->reply_close = 0;
 	while (i < len) {
 		if (p->hdr_len < FCGI_HEADER_LEN) {
 			k = FCGI_HEADER_LEN - p->hdr_len;
@@ -400,7 +404,7 @@ fcgi_idle(const fcgi_parser *p)
 int
 fcgi_request_over(const fcgi_parser *p)
 {
-	return p->req_id == 0 || (p->params_done && p->stdin_done);
+	return p->hdr_len == 0 && (p->req_id == 0 || (p->params_done && p->stdin_done));
 }
 
 size_t

@@ -4,7 +4,8 @@
  * The loop feeds a connection's bytes to its parser as they come. The
  * parser stops when a request's params are complete (FCGI_EV_REQUEST:
  * serve it, then feed the rest), when it has a reply of its own for the
- * client (FCGI_EV_REPLY: write p->reply, then feed on), or at a protocol
+ * client (FCGI_EV_REPLY: write p->reply, then feed on, or close when
+ * p->reply_close says the request it ended asked for that), or at a protocol
  * error (FCGI_EV_ERROR: close). One request at a time per connection, as
  * FCGI_MPXS_CONNS=0 tells; a second BEGIN_REQUEST is refused with
  * CANT_MPX_CONN. Records of ids that are not active are skipped, as the
@@ -62,6 +63,7 @@ typedef struct {
 	int mgmt_over;
 	uint8_t reply[FCGI_REPLY_MAX];
 	size_t reply_len;
+	int reply_close;	/* the reply ended a request not to be kept */
 	const char *error;	/* why, at FCGI_EV_ERROR */
 	fcgi_arena *arena;
 } fcgi_parser;

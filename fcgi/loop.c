@@ -194,6 +194,7 @@ struct loop_conn {
 	int fd;			/* -1: the slot is free */
 	int polled;		/* registered in the epoll set */
 	int reading;		/* a request is under way: deadline applies */
+	int closing;		/* answered, not to be kept: closed once read */
 	struct timespec idle_since, deadline;
 	fcgi_parser p;
 	fcgi_arena arena;
@@ -209,7 +210,8 @@ struct loop_worker {
 	struct loop_conn conn[LOOP_CONNS];
 	uint8_t in[16384];	/* what was read and not yet parsed */
 	size_t in_len, in_off;
-	uint8_t out[FCGI_FRAMED_MAX(RENDER_MAX)];
+	uint8_t out[16384];	/* what one turn owes the connection */
+	size_t out_len;
 	handler_result h;
 	struct loop_random r;
 	struct loop_log l;
@@ -347,44 +349,43 @@ loop_accept(struct loop_worker *w, int *err)
 		loop_close(w, c, "too many connections");
 	c->fd = fd;
 	c->polled = 0;
-	c->reading = 0;
+	c->reading = c->closing = 0;
 	clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
 	fcgi_init(&c->p, &c->arena);
 	return c;
 }
 
-/* Waits for fd to be ready for events until the deadline; 0 or -1. */
+/* Writes what one turn gathered for c, in one call. The socket is never
+ * waited on: what nginx is sent is read at once, and a client that
+ * leaves a whole socket buffer of answers unread is not served (0 or -1,
+ * and the caller closes). */
 static int
-loop_poll(int fd, short events, const struct timespec *deadline)
+loop_flush(struct loop_worker *w, struct loop_conn *c)
 {
-	struct pollfd pfd = { fd, events, 0 };
-	long long left;
-	int n;
+	size_t off = 0;
 
-	do {
-		if ((left = loop_ms_left(deadline)) <= 0)
+	while (off < w->out_len) {
+		ssize_t n = write(c->fd, w->out + off, w->out_len - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
 			return -1;
-		n = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
-	} while ((n < 0 && errno == EINTR) || n == 0);
-	return n > 0 ? 0 : -1;
+	}
+	w->out_len = 0;
+	return 0;
 }
 
-/* Writes all of buf by the deadline; 0 or -1. */
+/* Adds bytes to what goes out this turn, writing first when full. */
 static int
-loop_write(int fd, const uint8_t *buf, size_t len, const struct timespec *deadline)
+loop_out(struct loop_worker *w, struct loop_conn *c, const uint8_t *b, size_t n)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return -1;
-		} else if (n < 0 && errno == EAGAIN && loop_poll(fd, POLLOUT, deadline) != 0) {
-			return -1;
-		}
-	}
+	if (n > sizeof(w->out) - w->out_len && loop_flush(w, c) != 0)
+		return -1;
+	memcpy(w->out + w->out_len, b, n);
+	w->out_len += n;
 	return 0;
 }
 
@@ -396,24 +397,28 @@ loop_fcgi_param(void *ctx, const char *name)
 
 /* Answers the request whose params c's parser has just completed. */
 static int
-loop_answer(app_ctx *app, struct loop_worker *w, struct loop_conn *c,
-    const struct timespec *deadline)
+loop_answer(app_ctx *app, struct loop_worker *w, struct loop_conn *c)
 {
 	handler_result *h = &w->h;
 	size_t n;
 
 	loop_one(app, loop_fcgi_param, &c->p, &w->r, &w->l, h);
-	n = fcgi_frame_response(&c->p, h->out.data, h->out.len, w->out, sizeof(w->out));
-	fcgi_request_done(&c->p);
 	w->served++;
-	if (n == 0 || loop_write(c->fd, w->out, n, deadline) != 0) {
+	if (FCGI_FRAMED_MAX(h->out.len) > sizeof(w->out) - w->out_len && loop_flush(w, c) != 0)
+		n = 0;
+	else
+		n = fcgi_frame_response(&c->p, h->out.data, h->out.len, w->out + w->out_len,
+		    sizeof(w->out) - w->out_len);
+	fcgi_request_done(&c->p);
+	if (n == 0) {
 		loop_log_request(&w->l, "request_id=%s event=write_failed", h->meta.request_id);
 		return -1;
 	}
+	w->out_len += n;
 	return 0;
 }
 
-/* Starts the clock of a request on c, at its first byte. */
+/* Starts the clock of a request on c. */
 static void
 loop_reading(app_ctx *app, struct loop_conn *c)
 {
@@ -424,78 +429,81 @@ loop_reading(app_ctx *app, struct loop_conn *c)
 	}
 }
 
-/* Serves c, which has something to read: parses what it sent, answers
- * each request completed, and returns when nothing more is there to read
- * (to the epoll set, a request perhaps half received) or c is closed. A
- * client that sends slowly costs the worker nothing while it waits. */
+/* Serves c, which has something to read: one read, whatever it holds
+ * parsed, each request completed answered, all that is owed written in
+ * one call; then back to the epoll set, which brings the worker back if
+ * more is there. So no client holds the worker beyond one read's worth
+ * of work, however it sends or reads.
+ *
+ * A request's clock starts at the first byte read after the last answer
+ * and stops at the next answer: bytes that answer nothing (records for
+ * no request, a body never finished) do not reset it, and the connection
+ * is closed when it runs out. */
 static void
 loop_serve(app_ctx *app, struct loop_worker *w, struct loop_conn *c, long max_requests)
 {
-	int answered = 0;
+	size_t off = 0;
+	int done = 0;
+	ssize_t n = read(c->fd, w->in, sizeof(w->in));
 
-	w->in_len = w->in_off = 0;
-	for (;;) {
+	if (n == 0) {
+		loop_close(w, c, c->reading && !c->closing ? "closed mid-request" : NULL);
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			loop_close(w, c, "read failed");
+		return;
+	}
+	loop_reading(app, c);
+	w->out_len = 0;
+	while (off < (size_t)n) {
 		size_t used = 0;
-		fcgi_event ev = fcgi_feed(&c->p, w->in + w->in_off, w->in_len - w->in_off, &used);
-		int last = !c->p.keep || (max_requests > 0 && w->served >= max_requests);
-		ssize_t n;
+		fcgi_event ev = fcgi_feed(&c->p, w->in + off, (size_t)n - off, &used);
 
-		w->in_off += used;
+		off += used;
 		if (ev == FCGI_EV_ERROR) {
 			loop_close(w, c, c->p.error);
 			return;
 		}
 		if (ev == FCGI_EV_REPLY) {
-			if (loop_write(c->fd, c->p.reply, c->p.reply_len, &c->deadline) != 0) {
-				loop_close(w, c, "write failed");
+			if (loop_out(w, c, c->p.reply, c->p.reply_len) != 0) {
+				loop_close(w, c, "client not reading");
 				return;
 			}
-			continue;
-		}
-		if (ev == FCGI_EV_REQUEST) {
-			/* Past an answer on a connection the client asked to
-			 * close, or the last request this worker serves, more is
-			 * not served: only the rest of the body is read. */
-			if (answered && last) {
-				loop_close(w, c, NULL);
+			/* It ended a request whose client asked for a close. */
+			if (c->p.reply_close) {
+				done = 1;
+				break;
+			}
+		} else if (ev == FCGI_EV_REQUEST) {
+			/* On a connection to be closed, a further request is
+			 * not served: the close is what it gets. */
+			if (c->closing) {
+				done = 1;
+				break;
+			}
+			if (loop_answer(app, w, c) != 0) {
+				loop_close(w, c, "client not reading");
 				return;
 			}
-			if (loop_answer(app, w, c, &c->deadline) != 0) {
-				loop_close(w, c, "write failed");
-				return;
-			}
-			answered = 1;
 			c->reading = 0;
-			continue;
-		}
-		/* All read is parsed. */
-		if (fcgi_idle(&c->p) && !(answered && last))
-			c->reading = 0;
-		if (answered && last && fcgi_request_over(&c->p)) {
-			loop_close(w, c, NULL);
-			return;
-		}
-		if (answered && !last && fcgi_idle(&c->p))
-			return;
-		n = read(c->fd, w->in, sizeof(w->in));
-		if (n > 0) {
-			w->in_len = (size_t)n;
-			w->in_off = 0;
-			loop_reading(app, c);
-		} else if (n == 0) {
-			loop_close(w, c, c->reading && !answered ? "closed mid-request" : NULL);
-			return;
-		} else if (errno == EAGAIN) {
-			/* Waiting for the rest of a body before closing is a
-			 * request's wait too. */
-			if (answered && last)
-				loop_reading(app, c);
-			return;
-		} else if (errno != EINTR) {
-			loop_close(w, c, "read failed");
-			return;
+			if (!c->p.keep || (max_requests > 0 && w->served >= max_requests))
+				c->closing = 1;
 		}
 	}
+	if (loop_flush(w, c) != 0) {
+		loop_close(w, c, "client not reading");
+		return;
+	}
+	/* Closed once nothing of its last request is left unread, so that
+	 * the close cannot turn into a reset that loses the answer. */
+	if (done || (c->closing && fcgi_request_over(&c->p))) {
+		loop_close(w, c, NULL);
+		return;
+	}
+	if (!fcgi_idle(&c->p) || !fcgi_request_over(&c->p))
+		loop_reading(app, c);
 }
 
 /* After a request, a connection still open joins the epoll set, once:

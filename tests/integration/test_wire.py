@@ -829,5 +829,99 @@ def test_nginx_duplicate_headers():
     note("; ".join(seen))
 
 
+# ---- found by review: no client holds a worker, or a budget, for longer ----
+
+
+@hostile()
+def test_wire_client_not_reading_replies_is_closed():
+    """Management records answered faster than the client reads: once a
+    socket buffer of answers is unread, the connection is closed, and a
+    request on another connection is answered at once meanwhile (the
+    worker used to wait on the slow reader until the budget ran out, and
+    it again for every read)."""
+    a = socket.socket(socket.AF_UNIX)
+    a.connect(SOCK)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stop = time.monotonic() + 4
+    rec = F.record(99, 0, b"")
+
+    def feeder():
+        try:
+            while time.monotonic() < stop:
+                a.sendall(rec * 4096)
+        except OSError:
+            pass
+    th = threading.Thread(target=feeder, daemon=True)
+    th.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    check_reply_status(direct(), 200, "a request beside the slow reader")
+    ok(time.monotonic() - t0 < 1.0, "answered within 1 s beside the slow reader")
+    th.join(5)
+    a.close()
+    ok(log_lines("client not reading"), "the slow reader's connection was dropped")
+
+
+@hostile()
+def test_wire_not_kept_connection_closed_when_its_body_ends():
+    """The body of a request that did not ask to keep the connection ends
+    after the answer: the worker closes at once, and a further request on
+    that connection is not served."""
+    with F.Conn(SOCK) as c:
+        c.send(F.begin(1) + F.params(1, valid_params({"CONTENT_LENGTH": "10"}))
+               + F.record(F.STDIN, 1, b"01234"))
+        check_reply_status(c.read_reply(1, LIMIT), 200, "the request")
+        time.sleep(0.3)
+        c.send(F.record(F.STDIN, 1, b"56789") + F.record(F.STDIN, 1))
+        ok(c.wait_closed(1.0), "closed within 1 s of the body's end")
+        recs = c.records(0)
+        ok(not any(r.type == F.STDOUT and r.request_id != 1 for r in recs),
+           "nothing more answered: %r" % recs)
+
+
+@hostile()
+def test_wire_pipelined_request_has_its_own_budget():
+    """A request whose first bytes came with the one before it has the
+    budget from those bytes, not from the next read."""
+    with F.Conn(SOCK) as c:
+        req2 = F.begin(2, flags=F.KEEP_CONN) + F.params(2, valid_params())
+        c.send(F.request(1, valid_params(), keep_conn=True) + req2[:20])
+        t_first = time.monotonic()
+        check_reply_status(c.read_reply(1, LIMIT), 200, "request 1")
+        time.sleep(1.8)
+        c.trickle(req2[20:], 0.5, 10)
+        c.wait_closed(LIMIT)
+        held = (c.t_closed or time.monotonic()) - t_first
+        ok(held <= LIMIT, "request 2 held %.2f s from its first byte (limit %.1f s)"
+           % (held, LIMIT))
+
+
+@hostile()
+def test_wire_records_for_no_request_do_not_extend_the_budget():
+    """A connection that keeps sending records no request owns, one every
+    1.5 s, is closed when the budget from the first of them runs out."""
+    with F.Conn(SOCK) as c:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 6 and not c.closed:
+            c.send(F.record(F.STDIN, 7, b"x"))
+            c.records(1.5)
+        ok(c.closed, "closed within 6 s")
+        ok(c.held_for() <= LIMIT, "held %.2f s" % c.held_for())
+
+
+@hostile()
+def test_wire_request_ended_early_on_a_connection_not_kept_is_closed():
+    """ABORT before the params end, or a role other than responder, on a
+    connection not to be kept: END_REQUEST, then the close at once."""
+    for name, data in (("ABORT", F.begin(1) + F.abort(1)), ("role 7", F.begin(1, role=7))):
+        with F.Conn(SOCK) as c:
+            c.send(data)
+            t0 = time.monotonic()
+            ok(c.wait_closed(1.0), name + ": closed within 1 s")
+            recs = c.records(0)
+            ok(any(r.type == F.END_REQUEST for r in recs), name + ": END_REQUEST: %r" % recs)
+            ok(c.t_closed - t0 < 1.0, name + ": closed %.2f s later" % (c.t_closed - t0))
+
+
 if __name__ == "__main__":
     main_exit(run_tests(collect(globals()), "wire"))

@@ -305,6 +305,45 @@ START_TEST(test_unknown_role_is_answered_unknown_role)
 }
 END_TEST
 
+/* A request ended by the parser's own END_REQUEST, whose client did not
+ * ask to keep the connection, is followed by a close (reply_close). */
+START_TEST(test_end_request_of_a_request_not_kept_asks_for_a_close)
+{
+	size_t off = 0;
+
+	put_begin(&w, 5, 2, 0);
+	put_begin(&w, 6, 2, 1);
+	put_begin(&w, 7, 1, 0);
+	put_record(&w, 2, 7, "", 0, 0);
+	ck_assert_int_eq(feed(&w, &off, w.n), FCGI_EV_REPLY);
+	ck_assert_int_eq(parser.reply_close, 1);
+	ck_assert_int_eq(feed(&w, &off, w.n), FCGI_EV_REPLY);
+	ck_assert_int_eq(parser.reply_close, 0);
+	ck_assert_int_eq(feed(&w, &off, w.n), FCGI_EV_REPLY);
+	ck_assert_uint_eq(parser.reply[3], 7);
+	ck_assert_int_eq(parser.reply_close, 1);
+}
+END_TEST
+
+/* Padding still to come after the last record: closing now would leave
+ * bytes unread. */
+START_TEST(test_request_is_not_over_until_its_padding_is_read)
+{
+	size_t off = 0, used = 0;
+
+	put_begin(&w, 1, 1, 0);
+	put_record(&w, 4, 1, "", 0, 0);
+	put_record(&w, 5, 1, "", 0, 8);
+	ck_assert_int_eq(feed(&w, &off, w.n), FCGI_EV_REQUEST);
+	fcgi_request_done(&parser);
+	ck_assert_int_eq(fcgi_feed(&parser, w.b + off, w.n - 4 - off, &used), FCGI_EV_MORE);
+	off += used;
+	ck_assert_int_eq(fcgi_request_over(&parser), 0);
+	ck_assert_int_eq(feed(&w, &off, w.n), FCGI_EV_MORE);
+	ck_assert_int_eq(fcgi_request_over(&parser), 1);
+}
+END_TEST
+
 START_TEST(test_begin_with_a_short_body_is_an_error)
 {
 	size_t off = 0;
@@ -487,6 +526,8 @@ fastcgi_suite(void)
 	tcase_add_test(t, test_second_begin_on_another_id_is_cant_mpx_conn);
 	tcase_add_test(t, test_begin_twice_on_one_id_is_an_error);
 	tcase_add_test(t, test_unknown_role_is_answered_unknown_role);
+	tcase_add_test(t, test_end_request_of_a_request_not_kept_asks_for_a_close);
+	tcase_add_test(t, test_request_is_not_over_until_its_padding_is_read);
 	tcase_add_test(t, test_begin_with_a_short_body_is_an_error);
 	tcase_add_test(t, test_get_values_with_repeated_names_answers_each_once);
 	tcase_add_test(t, test_get_values_too_long_gets_an_empty_answer);
