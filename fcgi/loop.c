@@ -179,12 +179,13 @@ loop_reload(app_ctx *app)
  * the worker serves whichever is ready, so a connection that stays idle
  * never keeps it from the others or from new ones.
  *
- * A request is read as its bytes come, the worker serving others while
- * the rest is on its way; a client that sends slowly costs it nothing.
- * From its first byte a request has REQUEST_TIMEOUT_SECONDS to arrive
- * whole and be answered (the answer, small, waits in poll() only for a
- * client that does not read), past which its connection is closed
- * unanswered. A connection idle that long between requests is closed. */
+ * A request is read as its bytes come, one read a turn, the worker
+ * serving others while the rest is on its way; a client that sends
+ * slowly costs it nothing, and answers are never waited on (a client
+ * that leaves a socket buffer of them unread is closed). From its first
+ * byte a request has REQUEST_TIMEOUT_SECONDS to arrive whole, past which
+ * its connection is closed unanswered. A connection idle that long
+ * between requests is closed. */
 #define LOOP_CONNS 32
 #define LOOP_EV_LISTEN (LOOP_CONNS)
 #define LOOP_EV_SIGNALS (LOOP_CONNS + 1)

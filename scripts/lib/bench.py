@@ -231,7 +231,6 @@ def main():
     # the default 3 s budget, a million-run summary under 8 clients
     # would be a 503 here and a slow answer there.
     os.environ["DB_STATEMENT_TIMEOUT_MS"] = "60000"
-    os.environ["REQUEST_TIMEOUT_SECONDS"] = "120"
     subprocess.run([STACK, "up", a.state, "--listen", a.listen, "--workers", str(a.workers),
                     "--pool", "supervisor"], check=True)
     env = {}
