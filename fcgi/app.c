@@ -64,7 +64,7 @@ app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 		goto fail;
 	}
 	a->db = db_new(a->cfg.database_url, (int)a->cfg.connect_timeout,
-	    (int)a->cfg.statement_timeout_ms, err, errlen);
+	    (int)a->cfg.statement_timeout_ms, a->cfg.transaction_pooling != 0, err, errlen);
 	if (a->db == NULL)
 		goto fail;
 	return 0;

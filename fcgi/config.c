@@ -49,6 +49,10 @@ static const struct cfg_setting cfg_table[] = {
 	{ "REQUEST_TIMEOUT_SECONDS", CFG_LONG, "10", 1, 3600, CFG_AT(request_timeout),
 	  "longest a request may take to arrive whole from its first byte, "
 	  "and a kept-open connection may stay idle; then it is closed", 0, 0 },
+	{ "DB_TRANSACTION_POOLING", CFG_LONG, "0", 0, 1, CFG_AT(transaction_pooling),
+	  "1: the database is reached through a transaction pooler such as "
+	  "PgBouncer: no named prepared statement, no startup options (put "
+	  "statement_timeout on the role)", 0, 0 },
 	{ "TOKEN_CACHE_ENTRIES", CFG_LONG, "1024", 0, 65536, CFG_AT(token_cache_entries),
 	  "verified session tokens each worker keeps (0: verify every time)", 0, 0 },
 	{ "FCGI_LISTEN", CFG_TEXT, NULL, 0, 0, CFG_AT(listen),

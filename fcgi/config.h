@@ -25,6 +25,7 @@ typedef struct {
 	long connect_timeout;
 	long statement_timeout_ms;
 	long request_timeout;		/* seconds */
+	long transaction_pooling;	/* 1: behind PgBouncer's transaction mode */
 	long token_cache_entries;
 	const char *listen;		/* NULL: not a pool of our own */
 	long workers;			/* 0: two per CPU */

@@ -28,13 +28,14 @@ struct db_conn {
 	char *options;
 	const char *keys[DB_KEYS_MAX + 1], *vals[DB_KEYS_MAX + 1];
 	int budget_ms, connect_ms;
+	int pooled;		/* behind a transaction pooler */
 	PGconn *pg;
 	unsigned long served;	/* queries answered on this connection */
 	double last_ms;		/* how long the last exchange took */
 };
 
 db_conn *
-db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms,
+db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms, int pooled,
     char *err, size_t errlen)
 {
 	db_conn *c = calloc(1, sizeof(*c));
@@ -82,8 +83,13 @@ db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms,
 	}
 	snprintf(c->options, len, "-c statement_timeout=%d%s%s", statement_timeout_ms,
 	    theirs[0] ? " " : "", theirs);
-	c->keys[n] = "options";
-	c->vals[n++] = c->options;
+	if (!pooled) {
+		c->keys[n] = "options";
+		c->vals[n++] = c->options;
+	} else if (theirs[0] != '\0') {
+		c->keys[n] = "options";
+		c->vals[n++] = theirs;
+	}
 	if (timeout == NULL) {
 		c->keys[n] = "connect_timeout";
 		c->vals[n++] = c->connect_timeout;
@@ -94,6 +100,7 @@ db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms,
 	}
 	c->keys[n] = c->vals[n] = NULL;
 	c->budget_ms = statement_timeout_ms;
+	c->pooled = pooled;
 	c->connect_ms = connect_timeout_s * 1000;
 	if (timeout != NULL && cfg_parse_long(timeout, 0, 3600, &t) == 0)
 		c->connect_ms = (int)t * 1000;
@@ -218,6 +225,8 @@ db_connect(db_conn *c, long long deadline, const char **reason)
 		db_drop(c);
 		return ST_SERVICE_UNAVAILABLE;
 	}
+	if (c->pooled)
+		return ST_OK;
 	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, DB_SUMMARY_SQL, DB_NPARAMS, NULL),
 	    deadline, PGRES_COMMAND_OK, &res, reason, &lost);
 	PQclear(res);
@@ -322,7 +331,9 @@ db_try_summary(db_conn *c, void *arg, long long deadline, const char **reason,
 	st_status st;
 	int i;
 
-	st = db_collect(c, PQsendQueryPrepared(c->pg, DB_STMT, DB_NPARAMS, vals, NULL, NULL, 0),
+	st = db_collect(c, c->pooled ?
+	    PQsendQueryParams(c->pg, DB_SUMMARY_SQL, DB_NPARAMS, NULL, vals, NULL, NULL, 0) :
+	    PQsendQueryPrepared(c->pg, DB_STMT, DB_NPARAMS, vals, NULL, NULL, 0),
 	    deadline, PGRES_TUPLES_OK, &res, reason, lost);
 	if (st != ST_OK)
 		return st;

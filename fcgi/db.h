@@ -34,9 +34,13 @@ typedef struct db_conn db_conn;
 
 /* conninfo: a libpq connection string or URI, or NULL for PG* defaults.
  * Parses it now (NULL with a message in err if it does not parse) and
- * copies what it keeps; connects nothing yet. */
+ * copies what it keeps; connects nothing yet. pooled: the server is a
+ * transaction pooler (PgBouncer), which gives each transaction whichever
+ * server connection is free and refuses startup options: the statement
+ * is then sent whole each time, unnamed, and statement_timeout is left to
+ * the role; the wait is still bounded here by statement_timeout_ms. */
 db_conn *db_new(const char *conninfo, int connect_timeout_s,
-    int statement_timeout_ms, char *err, size_t errlen);
+    int statement_timeout_ms, int pooled, char *err, size_t errlen);
 void db_free(db_conn *c);
 
 /* ST_OK with *out filled; ST_INVALID_API_KEY for an unknown, revoked or

@@ -217,6 +217,8 @@ def main():
     ap.add_argument("--repeat", type=int)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
+    ap.add_argument("--pgbouncer", action="store_true",
+                    help="the workers reach the database through PgBouncer (transaction mode)")
     ap.add_argument("--soak", type=int, default=0,
                     help="then serve this many requests in all, printing worker RSS")
     a = ap.parse_args()
@@ -232,7 +234,8 @@ def main():
     # would be a 503 here and a slow answer there.
     os.environ["DB_STATEMENT_TIMEOUT_MS"] = "60000"
     subprocess.run([STACK, "up", a.state, "--listen", a.listen, "--workers", str(a.workers),
-                    "--pool", "supervisor"], check=True)
+                    "--pool", "supervisor", *(["--pgbouncer"] if a.pgbouncer else [])],
+                   check=True)
     env = {}
     for line in open(os.path.join(a.state, "env")):
         k, _, v = line.strip().partition("=")
@@ -288,8 +291,10 @@ def main():
 
 def report(rows, mem, a, seconds, repeat, took):
     machine = "%s, %d cores" % (time.strftime("%Y-%m-%d", time.gmtime()), os.cpu_count())
-    lines = ["runs-summary vs the database's own limit (%s; %d workers; %d s a run, "
-             "median of %d; whole bench %.0f s)" % (machine, a.workers, seconds, repeat, took),
+    lines = ["runs-summary vs the database's own limit (%s; %d workers%s; %d s a run, "
+             "median of %d; whole bench %.0f s)" % (
+                 machine, a.workers, ", through PgBouncer (transaction mode, 2 server "
+                 "connections)" if a.pgbouncer else "", seconds, repeat, took),
              "",
              "| runs | clients | pgbench req/s | p50 ms | p99 ms | service req/s | p50 ms "
              "| p99 ms | service/pgbench | errors |",

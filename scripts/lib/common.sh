@@ -6,7 +6,7 @@
 RS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RS_PG_BIN=${RS_PG_BIN:-/usr/lib/postgresql/15/bin}
 RS_PACKAGES="gcc make pkg-config libjson-c-dev libpq-dev libjwt-dev
-  libssl-dev check postgresql-15 nginx-light spawn-fcgi curl python3 procps
+  libssl-dev check postgresql-15 pgbouncer nginx-light spawn-fcgi curl python3 procps
   clang libclang-rt-14-dev valgrind"
 
 rs_say() { printf '%s\n' "$*" >&2; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The throwaway stack in one state directory DIR:
 #   stack.sh up DIR [--workers N] [--binary PATH] [--listen HOST:PORT] [--db-only]
-#                   [--pool supervisor|spawn-fcgi]
+#                   [--pool supervisor|spawn-fcgi] [--pgbouncer]
 #   stack.sh down DIR          stops everything it started, by PID
 #   stack.sh pg-stop DIR | pg-start DIR
 # After `up`, DIR/env holds shell assignments for what it started:
@@ -9,7 +9,10 @@
 # tests/tools/mint-token), RS_PUBKEY, RS_API_KEY (a demo API key),
 # RS_WORKER_PIDS, RS_POOL_PID (the supervisor; with spawn-fcgi, none),
 # RS_NGINX_PID. The pool is the program's own supervisor (--listen), or
-# spawn-fcgi's workers.
+# spawn-fcgi's workers. With --pgbouncer the workers reach the database
+# through PgBouncer in transaction pooling mode (2 server connections,
+# whatever the number of workers; DB_TRANSACTION_POOLING=1), and DIR/env
+# also holds RS_PGBOUNCER_URL.
 # PostgreSQL listens on a unix socket in DIR only, nginx on 127.0.0.1.
 # The workers verify tokens with DIR/dev-key.pub, or with the file named
 # by RS_STACK_KEY_FILE (empty: no PEM); the rest of their settings come
@@ -46,6 +49,45 @@ pg_start() {
     start >/dev/null || { tail -20 "$base/pgrun/pg.log" >&2; rs_die "PostgreSQL did not start"; }
 }
 
+# PgBouncer in transaction pooling mode in front of the cluster, on a unix
+# socket beside PostgreSQL's (port 6432). It will not run as root.
+pgbouncer_start() {
+  local base=$1
+  cat > "$base/pgbouncer.ini" <<EOF
+[databases]
+runs_summary = host=$base/pgrun port=5432 dbname=runs_summary user=postgres
+[pgbouncer]
+listen_addr =
+listen_port = 6432
+unix_socket_dir = $base/pgrun
+auth_type = trust
+admin_users = postgres
+auth_file = $base/pgbouncer.users
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 500
+logfile = $base/pgrun/pgbouncer.log
+pidfile = $base/pgrun/pgbouncer.pid
+EOF
+  echo '"postgres" ""' > "$base/pgbouncer.users"
+  chown postgres "$base/pgbouncer.ini" "$base/pgbouncer.users" 2>/dev/null || true
+  as_pg pgbouncer -d -q "$base/pgbouncer.ini" ||
+    { tail -20 "$base/pgrun/pgbouncer.log" >&2 2>/dev/null; rs_die "PgBouncer did not start"; }
+  for _ in $(seq 1 50); do
+    [ -S "$base/pgrun/.s.PGSQL.6432" ] && return 0
+    sleep 0.1
+  done
+  rs_die "PgBouncer did not open its socket"
+}
+
+pgbouncer_stop() {
+  local base=$1 pid
+  [ -s "$base/pgrun/pgbouncer.pid" ] || return 0
+  pid=$(cat "$base/pgrun/pgbouncer.pid")
+  kill "$pid" 2>/dev/null && wait_gone "$pid"
+  rm -f "$base/pgrun/pgbouncer.pid"
+}
+
 pg_stop() {
   local base
   base=$(pg_base "$1")
@@ -56,10 +98,11 @@ pg_stop() {
 up() {
   local dir=$1; shift
   local workers=4 binary="$RS_ROOT/fcgi/runs-summary" listen=127.0.0.1:8080 web=1
-  local pool=supervisor
+  local pool=supervisor bouncer=0
   while [ $# -gt 0 ]; do
     case $1 in
       --db-only) web=0; shift ;;
+      --pgbouncer) bouncer=1; shift ;;
       --workers) workers=$2; shift 2 ;;
       --binary) binary=$2; shift 2 ;;
       --listen) listen=$2; shift 2 ;;
@@ -105,6 +148,13 @@ up() {
     "$RS_ROOT/tests/tools/mint-token" --genkey "$dir/dev-key.pem" "$dir/dev-key.pub"
   echo "RS_KEY='$dir/dev-key.pem'" >> "$dir/env"
   echo "RS_PUBKEY='$dir/dev-key.pub'" >> "$dir/env"
+  local workers_url=$url
+  if [ "$bouncer" -eq 1 ]; then
+    pgbouncer_start "$base"
+    workers_url="host=$base/pgrun port=6432 user=postgres dbname=runs_summary"
+    echo "RS_PGBOUNCER_URL='$workers_url'" >> "$dir/env"
+    export DB_TRANSACTION_POOLING=1
+  fi
   [ "$web" -eq 1 ] || return 0
 
   # nginx binds below; refuse a port someone else already answers on, or
@@ -118,7 +168,7 @@ up() {
   # a file through sh). Either way the log is DIR/workers.log.
   local sock="$dir/runs-summary.sock" pid
   rm -f "$sock" "$dir/workers.pid" "$dir/pool.pid"
-  export DATABASE_URL=$url CLERK_JWT_KEY_FILE="${RS_STACK_KEY_FILE-$dir/dev-key.pub}" \
+  export DATABASE_URL=$workers_url CLERK_JWT_KEY_FILE="${RS_STACK_KEY_FILE-$dir/dev-key.pub}" \
     ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:log_path=$dir/asan" \
     UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$dir/asan"
   case $pool in
@@ -202,6 +252,7 @@ down() {
     for pid in $(cat "$dir/workers.pid"); do wait_gone "$pid"; done
     rm -f "$dir/workers.pid" "$dir/runs-summary.sock"
   fi
+  if [ -s "$dir/pgbase" ]; then pgbouncer_stop "$(cat "$dir/pgbase")"; else pgbouncer_stop "$dir"; fi
   pg_stop "$dir"
   if [ -s "$dir/pgbase" ]; then
     rm -rf "$(cat "$dir/pgbase")"

@@ -43,10 +43,11 @@ class Stack:
     """The PostgreSQL + worker pool + nginx stack of scripts/lib/stack.sh;
     the pool is spawn-fcgi's workers or the program's own supervisor."""
 
-    def __init__(self, state_dir, binary, listen, pool="spawn-fcgi", workers=2):
+    def __init__(self, state_dir, binary, listen, pool="spawn-fcgi", workers=2,
+                 pgbouncer=False):
         self.dir = state_dir
         stack_up(state_dir, "--binary", binary, "--listen", listen, "--workers", str(workers),
-                 "--pool", pool)
+                 "--pool", pool, *(["--pgbouncer"] if pgbouncer else []))
         self.env = read_env(state_dir)
         self.pool_pid = int(self.env["RS_POOL_PID"]) if "RS_POOL_PID" in self.env else None
         self.host, port = listen.split(":")
