@@ -544,6 +544,30 @@ loop_wait(struct loop_worker *w, long budget_s, struct epoll_event *ev, int nev)
 	return n < 0 ? 0 : n;
 }
 
+/* A worker told to stop, or at its last request, takes no new connection
+ * and lets the ones it holds finish what they started: a request under
+ * way is read and answered (within its budget), then the connection
+ * closes; idle ones close now. 1 once none is left. */
+static int
+loop_drain(struct loop_worker *w)
+{
+	int i, open = 0;
+
+	for (i = 0; i < LOOP_CONNS; i++) {
+		struct loop_conn *c = &w->conn[i];
+
+		if (c->fd < 0)
+			continue;
+		if (!c->reading) {
+			loop_close(w, c, NULL);
+			continue;
+		}
+		c->closing = 1;
+		open++;
+	}
+	return open == 0;
+}
+
 static const char *
 loop_signal_name(int sig)
 {
@@ -555,7 +579,7 @@ loop_fastcgi(app_ctx *app, long max_requests)
 {
 	struct loop_worker *w = calloc(1, sizeof(*w));
 	struct epoll_event ev[LOOP_CONNS + 2];
-	int failures = 0, rc = 0, i, n;
+	int failures = 0, rc = 0, draining = 0, i, n;
 
 	if (w == NULL || (w->ep = w->sfd = -1, loop_prepare(w)) != 0) {
 		log_line("event=start_failed reason=\"FastCGI initialisation failed: %s\"",
@@ -566,7 +590,14 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	w->r.used = sizeof(w->r.buf);
 	w->l.pid = (int)getpid();
 	log_line("event=worker_ready");
-	while (!w->stop && (max_requests <= 0 || w->served < max_requests)) {
+	for (;;) {
+		if (!draining && (w->stop || (max_requests > 0 && w->served >= max_requests))) {
+			draining = 1;
+			if (epoll_ctl(w->ep, EPOLL_CTL_DEL, LOOP_LISTEN_FD, NULL) != 0)
+				log_line("event=epoll_ctl_failed errno=%d", errno);
+		}
+		if (draining && loop_drain(w))
+			break;
 		n = loop_wait(w, app->cfg.request_timeout, ev, LOOP_CONNS + 2);
 		for (i = 0; i < n; i++)
 			if (ev[i].data.u32 == LOOP_EV_SIGNALS)
@@ -582,7 +613,8 @@ loop_fastcgi(app_ctx *app, long max_requests)
 				loop_read_signals(w);
 			if (w->stop || w->reload)
 				loop_log_flush(&w->l);
-			if (w->stop || (max_requests > 0 && w->served >= max_requests))
+			if (!draining && (w->stop ||
+			    (max_requests > 0 && w->served >= max_requests)))
 				break;
 			if (w->reload) {
 				w->reload = 0;
@@ -591,8 +623,8 @@ loop_fastcgi(app_ctx *app, long max_requests)
 			if (k == LOOP_EV_SIGNALS)
 				continue;
 			if (k == LOOP_EV_LISTEN) {
-				if ((c = loop_accept(w, &err)) == NULL) {
-					if (err == 0)
+				if (draining || (c = loop_accept(w, &err)) == NULL) {
+					if (draining || err == 0)
 						continue;
 					/* No free descriptor for a moment: retried,
 					 * but not for ever. A listening socket that
