@@ -49,3 +49,4 @@ clean:
 	    tests/tools/mint-token tests/tools/auth-bench tests/unit/run-unit
 
 .PHONY: all check clean
+include tests/fuzz/fuzz.mk
