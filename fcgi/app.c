@@ -67,6 +67,7 @@ app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 	    (int)a->cfg.statement_timeout_ms, a->cfg.transaction_pooling != 0, err, errlen);
 	if (a->db == NULL)
 		goto fail;
+	db_set_max_age(a->db, (int)a->cfg.max_connection_age);
 	return 0;
 fail:
 	app_free(a);

@@ -49,6 +49,9 @@ static const struct cfg_setting cfg_table[] = {
 	{ "REQUEST_TIMEOUT_SECONDS", CFG_LONG, "10", 1, 3600, CFG_AT(request_timeout),
 	  "longest a request may take to arrive whole from its first byte, "
 	  "and a kept-open connection may stay idle; then it is closed", 0, 0 },
+	{ "DB_MAX_CONNECTION_AGE_SECONDS", CFG_LONG, "0", 0, 86400, CFG_AT(max_connection_age),
+	  "reopen a database connection this old before its next request, so "
+	  "DATABASE_URL's hosts are chosen afresh (0: keep it while it works)", 0, 0 },
 	{ "DB_TRANSACTION_POOLING", CFG_LONG, "0", 0, 1, CFG_AT(transaction_pooling),
 	  "1: the database is reached through a transaction pooler such as "
 	  "PgBouncer: no named prepared statement, no startup options (put "

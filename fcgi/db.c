@@ -29,6 +29,8 @@ struct db_conn {
 	const char *keys[DB_KEYS_MAX + 1], *vals[DB_KEYS_MAX + 1];
 	int budget_ms, connect_ms;
 	int pooled;		/* behind a transaction pooler */
+	long long max_age_ms;	/* 0: keep the connection while it works */
+	long long opened_ms;	/* when the connection was opened */
 	PGconn *pg;
 	unsigned long served;	/* queries answered on this connection */
 	double last_ms;		/* how long the last exchange took */
@@ -113,6 +115,12 @@ db_drop(db_conn *c)
 	PQfinish(c->pg);
 	c->pg = NULL;
 	c->served = 0;
+}
+
+void
+db_set_max_age(db_conn *c, int seconds)
+{
+	c->max_age_ms = (long long)seconds * 1000;
 }
 
 void
@@ -219,6 +227,7 @@ db_connect(db_conn *c, long long deadline, const char **reason)
 	st_status st;
 	int lost;
 
+	c->opened_ms = db_now_ms();
 	c->pg = PQconnectdbParams(c->keys, c->vals, 0);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		*reason = "database connection failed";
@@ -302,6 +311,9 @@ db_decode_row(const char *const cols[DB_NCOLS], db_summary *out,
 			goto bad;
 		out->has_average = 1;
 	}
+	out->replay_lag_ms = -1;
+	if (cols[11] != NULL && db_parse_count(cols[11], &out->replay_lag_ms) != 0)
+		goto bad;
 	return ST_OK;
 bad:
 	*reason = "result row does not decode";
@@ -394,6 +406,11 @@ db_run(db_conn *c, db_try_fn try, void *arg, const char **reason)
 	st_status st;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (c->pg != NULL && c->max_age_ms > 0 && db_now_ms() - c->opened_ms >= c->max_age_ms) {
+		db_drop(c);
+		reused = 0;
+		deadline += c->connect_ms;
+	}
 	st = db_try(c, try, arg, deadline, reason, &lost);
 
 	/* A connection that worked before and broke since (a restart, an idle

@@ -18,6 +18,7 @@ typedef struct {
 	int has_average;
 	double average_seconds;
 	char key_id[37];	/* the API key's id when the query found it, or "" */
+	int64_t replay_lag_ms;	/* answered by a standby this far behind, or -1 */
 } db_summary;
 
 /* Exactly one of user_id and key_hash is set: the caller is a JWT's
@@ -41,6 +42,11 @@ typedef struct db_conn db_conn;
  * the role; the wait is still bounded here by statement_timeout_ms. */
 db_conn *db_new(const char *conninfo, int connect_timeout_s,
     int statement_timeout_ms, int pooled, char *err, size_t errlen);
+
+/* A connection older than this (0: no limit) is closed before its next
+ * request and opened again, so that libpq picks among DATABASE_URL's
+ * hosts afresh: reads go back to a standby that has come back. */
+void db_set_max_age(db_conn *c, int seconds);
 void db_free(db_conn *c);
 
 /* ST_OK with *out filled; ST_INVALID_API_KEY for an unknown, revoked or
@@ -62,7 +68,7 @@ double db_last_ms(const db_conn *c);
  * summary; pure, for the tests. Returns ST_OK, or the refusal the row
  * says (ST_INVALID_API_KEY, ST_FORBIDDEN, ST_NOT_FOUND) with its reason,
  * or ST_INTERNAL_ERROR for a row that does not parse. */
-#define DB_NCOLS 11
+#define DB_NCOLS 12
 st_status db_decode_row(const char *const cols[DB_NCOLS], db_summary *out,
     const char **reason);
 

@@ -136,7 +136,7 @@ loop_one(app_ctx *app, req_getter get, void *ctx, struct loop_random *r,
     struct loop_log *l, handler_result *h)
 {
 	struct timespec t0;
-	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64], db[32] = "";
+	char fresh[37], method[16], path[201], caller[AUTH_SUB_MAX + 64], db[64] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	loop_fresh_id(r, fresh);
@@ -144,7 +144,8 @@ loop_one(app_ctx *app, req_getter get, void *ctx, struct loop_random *r,
 	if (h->out.http_status < app->log_min_status)
 		return;
 	if (h->db_ms >= 0)
-		snprintf(db, sizeof(db), " db_ms=%.2f", h->db_ms);
+		snprintf(db, sizeof(db), h->db_lag_ms >= 0 ? " db_ms=%.2f db_lag_ms=%lld" :
+		    " db_ms=%.2f", h->db_ms, (long long)h->db_lag_ms);
 	loop_log_request(l, "request_id=%s method=%s path=\"%s\" status=%d ms=%.2f%s%s%s%s%s",
 	    h->meta.request_id, log_safe(h->req.method_text, method, sizeof(method)),
 	    log_safe(h->req.path, path, sizeof(path)),

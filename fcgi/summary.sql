@@ -9,7 +9,10 @@
 -- Columns: denied (NULL, or why the API key may not ask: unknown, revoked,
 -- expired, workspace, scope), the key's id, visible, total, pending,
 -- running, completed, failed, cancelled, paused, average duration in
--- seconds (NULL when no completed run has both timestamps).
+-- seconds (NULL when no completed run has both timestamps), and on a
+-- standby how far its replay is behind the primary, in ms (the age of the
+-- last transaction replayed: it also grows while the primary writes
+-- nothing), NULL on a primary.
 -- The workflow joins only for a caller who may see it, so a refused
 -- caller costs the runs index nothing. Durations are summed as intervals
 -- (exact microseconds) and divided at 100 decimal places, so the client's
@@ -35,7 +38,11 @@ SELECT CASE WHEN $6::text IS NULL THEN NULL
        s.total, s.pending, s.running, s.completed, s.failed, s.cancelled,
        s.paused,
        extract(epoch FROM s.duration_sum)::numeric(1000, 100)
-         / nullif(s.durations, 0) AS average_seconds
+         / nullif(s.durations, 0) AS average_seconds,
+       CASE WHEN pg_is_in_recovery()
+            THEN greatest(0, (extract(epoch FROM now() - pg_last_xact_replay_timestamp())
+                              * 1000)::bigint)
+       END AS replay_lag_ms
 FROM (SELECT 1) AS one
 LEFT JOIN key ON true
 LEFT JOIN workflows w

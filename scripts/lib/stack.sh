@@ -252,7 +252,13 @@ down() {
     for pid in $(cat "$dir/workers.pid"); do wait_gone "$pid"; done
     rm -f "$dir/workers.pid" "$dir/runs-summary.sock"
   fi
-  if [ -s "$dir/pgbase" ]; then pgbouncer_stop "$(cat "$dir/pgbase")"; else pgbouncer_stop "$dir"; fi
+  local base=$dir
+  [ -s "$dir/pgbase" ] && base=$(cat "$dir/pgbase")
+  pgbouncer_stop "$base"
+  # A standby a test made beside the cluster (tests/integration/test_replica.py).
+  if [ -f "$base/standby/postmaster.pid" ]; then
+    as_pg "$RS_PG_BIN/pg_ctl" -D "$base/standby" -m immediate -w -t 30 stop >/dev/null || true
+  fi
   pg_stop "$dir"
   if [ -s "$dir/pgbase" ]; then
     rm -rf "$(cat "$dir/pgbase")"

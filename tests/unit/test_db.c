@@ -223,6 +223,25 @@ START_TEST(test_row_unknown_denial_or_bad_key_id_is_internal_error)
 }
 END_TEST
 
+/* The last column: how far a standby is behind; absent on a primary. */
+START_TEST(test_row_replay_lag_decodes_and_is_minus_one_on_a_primary)
+{
+	const char *cols[DB_NCOLS] = { NULL, NULL, "t", "1", "0", "0", "1", "0", "0",
+	    "0", "2.5", "250" };
+	db_summary s;
+
+	ck_assert_int_eq(decode(cols, &s), ST_OK);
+	ck_assert_int_eq(s.replay_lag_ms, 250);
+	cols[11] = NULL;
+	ck_assert_int_eq(decode(cols, &s), ST_OK);
+	ck_assert_int_eq(s.replay_lag_ms, -1);
+	cols[11] = "-3";
+	ck_assert_int_eq(decode(cols, &s), ST_INTERNAL_ERROR);
+	cols[11] = "12ms";
+	ck_assert_int_eq(decode(cols, &s), ST_INTERNAL_ERROR);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -232,6 +251,7 @@ db_suite(void)
 	tcase_add_test(r, test_row_visible_decodes_counts_in_statement_order);
 	tcase_add_test(r, test_row_not_visible_is_not_found);
 	tcase_add_test(r, test_row_null_average_has_no_average);
+	tcase_add_test(r, test_row_replay_lag_decodes_and_is_minus_one_on_a_primary);
 	tcase_add_test(r, test_row_average_reads_numeric_text_exactly);
 	tcase_add_test(r, test_row_average_may_be_negative);
 	tcase_add_test(r, test_row_bad_visible_is_internal_error);
