@@ -77,18 +77,19 @@ db_new(const char *conninfo, int connect_timeout_s, int statement_timeout_ms, in
 		}
 	}
 	snprintf(c->connect_timeout, sizeof(c->connect_timeout), "%d", connect_timeout_s);
-	len = strlen(theirs) + 64;
-	if ((c->options = malloc(len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		db_free(c);
-		return NULL;
-	}
-	snprintf(c->options, len, "-c statement_timeout=%d%s%s", statement_timeout_ms,
-	    theirs[0] ? " " : "", theirs);
+	/* A pooler refuses startup options: theirs go through untouched. */
 	if (!pooled) {
-		c->keys[n] = "options";
-		c->vals[n++] = c->options;
-	} else if (theirs[0] != '\0') {
+		len = strlen(theirs) + 64;
+		if ((c->options = malloc(len)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			db_free(c);
+			return NULL;
+		}
+		snprintf(c->options, len, "-c statement_timeout=%d%s%s", statement_timeout_ms,
+		    theirs[0] ? " " : "", theirs);
+		theirs = c->options;
+	}
+	if (theirs[0] != '\0') {
 		c->keys[n] = "options";
 		c->vals[n++] = theirs;
 	}

@@ -196,7 +196,8 @@ fcgi_get_values(fcgi_parser *p)
 	size_t i = 0, o = 0, k;
 	int done[FCGI_NVALUES] = { 0 };
 
-	while (!p->mgmt_over && i < p->mgmt_len) {
+	/* A request longer than the buffer was not kept: answered empty. */
+	while (p->mgmt_len <= sizeof(p->mgmt) && i < p->mgmt_len) {
 		uint32_t len[2];
 		int j;
 
@@ -336,7 +337,6 @@ fcgi_feed(fcgi_parser *p, const uint8_t *buf, size_t len, size_t *used)
 			p->content_left = (size_t)p->hdr[4] << 8 | p->hdr[5];
 			p->padding_left = p->hdr[6];
 			p->body_len = p->mgmt_len = 0;
-			p->mgmt_over = 0;
 			if (p->content_left == 0 &&
 			    (ev = fcgi_record_end(p, 0)) != FCGI_EV_MORE) {
 				if (p->padding_left == 0)
@@ -360,9 +360,7 @@ fcgi_feed(fcgi_parser *p, const uint8_t *buf, size_t len, size_t *used)
 				if (p->body_len <= sizeof(p->body))
 					p->body_len += k;
 			} else if (p->id == 0 && p->type == FCGI_GET_VALUES) {
-				if (p->mgmt_len + k > sizeof(p->mgmt))
-					p->mgmt_over = 1;
-				else
+				if (p->mgmt_len + k <= sizeof(p->mgmt))
 					memcpy(p->mgmt + p->mgmt_len, buf + i, k);
 				p->mgmt_len += k;
 			}

@@ -59,8 +59,7 @@ typedef struct {
 	int slot;		/* where the value goes, or -1 */
 	/* GET_VALUES content, and the replies */
 	uint8_t mgmt[FCGI_REPLY_MAX];
-	size_t mgmt_len;
-	int mgmt_over;
+	size_t mgmt_len;	/* all of it, kept only while it fits */
 	uint8_t reply[FCGI_REPLY_MAX];
 	size_t reply_len;
 	int reply_close;	/* the reply ended a request not to be kept */

@@ -80,12 +80,13 @@ EOF
   rs_die "PgBouncer did not open its socket"
 }
 
-pgbouncer_stop() {
-  local base=$1 pid
-  [ -s "$base/pgrun/pgbouncer.pid" ] || return 0
-  pid=$(cat "$base/pgrun/pgbouncer.pid")
+# Stops the process a pid file names, and removes the file.
+stop_pid_file() {
+  local pid
+  [ -s "$1" ] || return 0
+  pid=$(cat "$1")
   kill "$pid" 2>/dev/null && wait_gone "$pid"
-  rm -f "$base/pgrun/pgbouncer.pid"
+  rm -f "$1"
 }
 
 pg_stop() {
@@ -235,17 +236,12 @@ up() {
 down() {
   local dir=$1 pid
   [ -d "$dir" ] || return 0
-  if [ -f "$dir/nginx.master" ]; then
-    pid=$(cat "$dir/nginx.master")
-    kill "$pid" 2>/dev/null && wait_gone "$pid"
-    rm -f "$dir/nginx.master"
-  fi
+  stop_pid_file "$dir/nginx.master"
   if [ -f "$dir/pool.pid" ]; then
     # The pool stops its own workers; the pids recorded at start may be
     # long gone (replaced, recycled) and reused by other processes.
-    pid=$(cat "$dir/pool.pid")
-    kill "$pid" 2>/dev/null && wait_gone "$pid"
-    rm -f "$dir/pool.pid" "$dir/workers.pid" "$dir/runs-summary.sock"
+    stop_pid_file "$dir/pool.pid"
+    rm -f "$dir/workers.pid" "$dir/runs-summary.sock"
   fi
   if [ -f "$dir/workers.pid" ]; then
     for pid in $(cat "$dir/workers.pid"); do kill "$pid" 2>/dev/null || true; done
@@ -254,7 +250,7 @@ down() {
   fi
   local base=$dir
   [ -s "$dir/pgbase" ] && base=$(cat "$dir/pgbase")
-  pgbouncer_stop "$base"
+  stop_pid_file "$base/pgrun/pgbouncer.pid"
   # A standby a test made beside the cluster (tests/integration/test_replica.py).
   if [ -f "$base/standby/postmaster.pid" ]; then
     as_pg "$RS_PG_BIN/pg_ctl" -D "$base/standby" -m immediate -w -t 30 stop >/dev/null || true
