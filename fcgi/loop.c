@@ -642,6 +642,10 @@ loop_fastcgi(app_ctx *app, long max_requests)
 					continue;
 				}
 				failures = 0;
+				/* Its request is under way from the connect: one
+				 * whose bytes are still on their way is not idle,
+				 * and a worker that stops lets it arrive. */
+				loop_reading(app, c);
 			} else {
 				/* An event for a connection closed earlier in this
 				 * batch is stale. */
