@@ -152,7 +152,12 @@ def test_sighup_with_a_bad_key_keeps_the_pool():
         with open(key_file, "w") as f:
             f.write(good)
     eq(outcome(get()), 200, "still served with the old key")
-    eq(old - set(workers()), set(), "the workers kept")
+    # Workers are recycled every MAX_REQUESTS, so one of the old set may be
+    # gone for that reason (CI met it under valgrind), but for no other.
+    gone = old - set(workers())
+    recycled = {p for p in gone
+                if log_lines(r'pid=%d event=worker_exit reason="max_requests"' % p)}
+    eq(gone - recycled, set(), "the workers kept (except those recycled)")
 
 
 def reload_with(conf_text, event):
