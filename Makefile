@@ -33,6 +33,10 @@ fcgi/runs-summary-asan: $(PROG_SRC) $(CORE_SRC) $(HDRS)
 tests/tools/mint-token: tests/tools/mint-token.c
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto
 
+# The least a responder must do, for scripts/bench --floor.
+tests/tools/fcgi-floor: tests/tools/fcgi-floor.c fcgi/summary_sql.h
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags libpq) -o $@ $< $(shell pkg-config --libs libpq)
+
 # Token verification cold and warm (scripts/bench-auth runs it).
 tests/tools/auth-bench: tests/tools/auth-bench.c $(CORE_SRC) $(HDRS)
 	$(CC) $(CFLAGS) -Ifcgi -o $@ $< $(CORE_SRC) $(LDLIBS)
@@ -46,7 +50,8 @@ check: all fcgi/runs-summary-asan tests/unit/run-unit
 
 clean:
 	rm -f fcgi/runs-summary fcgi/runs-summary-asan fcgi/summary_sql.h \
-	    tests/tools/mint-token tests/tools/auth-bench tests/unit/run-unit
+	    tests/tools/mint-token tests/tools/auth-bench tests/tools/fcgi-floor \
+	    tests/unit/run-unit
 
 .PHONY: all check clean
 include tests/fuzz/fuzz.mk

@@ -11,13 +11,18 @@ ratio is taken within one run.
 
 usage: bench.py --state DIR --listen HOST:PORT [--quick] [--sizes 1000,...]
                 [--clients 4,...] [--seconds S] [--repeat R] [--workers N]
-                [--out DIR]
+                [--out DIR] [--floor]
+
+--floor also measures, in the same runs, tests/tools/fcgi-floor behind an
+nginx of its own: a responder that only reads the request, runs the same
+statement and answers, the ceiling any service has on this machine.
 """
 import argparse
 import json
 import os
 import re
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -28,6 +33,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STACK = os.path.join(ROOT, "scripts", "lib", "stack.sh")
 MINT = os.path.join(ROOT, "tests", "tools", "mint-token")
 SQL = os.path.join(ROOT, "fcgi", "summary.sql")
+FLOOR = os.path.join(ROOT, "tests", "tools", "fcgi-floor")
 
 WS = "b0000000-0000-4000-8000-000000000001"
 USER = "user_bench"
@@ -128,15 +134,22 @@ def run_pgbench(url, script, wf, clients, seconds, tmp):
             "errors": failed}
 
 
+# wrk runs response() in each thread's own Lua state and done() in
+# another: the counts are globals of the thread's state, read back through
+# the thread objects that setup() collected.
 LUA = r"""
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
 local expected = os.getenv("BENCH_EXPECTED")
-local bad, wrong = 0, 0
+bad, wrong = 0, 0
 response = function(status, headers, body)
   if status ~= 200 then bad = bad + 1
   elseif body:sub(1, #expected) ~= expected then wrong = wrong + 1 end
 end
 done = function(summary, latency, requests)
-  io.write(string.format("BENCH non200=%d wrong=%d\n", bad, wrong))
+  local b, w = 0, 0
+  for _, t in ipairs(threads) do b = b + t:get("bad"); w = w + t:get("wrong") end
+  io.write(string.format("BENCH non200=%d wrong=%d\n", b, w))
 end
 """
 
@@ -161,7 +174,9 @@ def run_wrk(url, token, expected, clients, seconds, tmp):
     p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     m = re.search(r"BENCH non200=(\d+) wrong=(\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = int(m.group(1)) + int(m.group(2)) + (sum(map(int, errs.groups())) if errs else 0)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = (max(int(m.group(1)), int(non2xx.group(1)) if non2xx else 0) + int(m.group(2)) +
+              (sum(map(int, errs.groups())) if errs else 0))
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "count": count}
 
 
@@ -202,6 +217,54 @@ def soak(mem, target, token, expected, total, tmp):
             mem.served, mem.points[-1][1] / 1024), file=sys.stderr, flush=True)
 
 
+class Floor:
+    """fcgi-floor's workers (spawn-fcgi) behind an nginx of their own,
+    configured as the stack's (conf/nginx.conf and the drop-in location),
+    on LISTEN; stopped by PID."""
+
+    def __init__(self, state, listen, workers, url):
+        self.dir = os.path.join(state, "floor")
+        os.makedirs(os.path.join(self.dir, "nginx-tmp"))
+        self.pids, self.listen = [], listen
+        sock = os.path.join(self.dir, "floor.sock")
+        env = dict(os.environ, DATABASE_URL=url, FLOOR_USER=USER, FLOOR_FROM=FROM,
+                   FLOOR_TO=TO)
+        sh("spawn-fcgi", "-F", str(workers), "-s", sock, "-M", "0600",
+           "-P", os.path.join(self.dir, "pids"), "--", FLOOR, env=env)
+        self.pids = [int(p) for p in open(os.path.join(self.dir, "pids")).read().split()]
+        with open(os.path.join(ROOT, "conf", "runs-summary.nginx.conf")) as f:
+            loc = f.read().replace("unix:/run/runs-summary/runs-summary.sock", "unix:" + sock)
+        with open(os.path.join(self.dir, "runs-summary.nginx.conf"), "w") as f:
+            f.write(loc)
+        with open(os.path.join(ROOT, "conf", "nginx.conf")) as f:
+            conf = (f.read().replace("@PREFIX@", self.dir).replace("@LISTEN@", listen)
+                    .replace("@USER@", "%s %s" % (sh("id", "-un").strip(),
+                                                 sh("id", "-gn").strip())))
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write(conf)
+        sh("cp", "/etc/nginx/fastcgi_params", self.dir)
+        self.nginx = subprocess.Popen(["nginx", "-p", self.dir, "-c",
+                                       os.path.join(self.dir, "nginx.conf")],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        for _ in range(50):
+            if subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "2",
+                               "http://%s/" % listen]).returncode == 0:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit("bench: the floor's nginx did not answer on " + listen)
+
+    def stop(self):
+        self.nginx.terminate()
+        self.nginx.wait(10)
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
 
@@ -219,9 +282,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bench"))
     ap.add_argument("--pgbouncer", action="store_true",
                     help="the workers reach the database through PgBouncer (transaction mode)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure tests/tools/fcgi-floor, the least a responder does")
     ap.add_argument("--soak", type=int, default=0,
                     help="then serve this many requests in all, printing worker RSS")
     a = ap.parse_args()
+    # A timeout's TERM unwinds, so the floor's processes are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(x) for x in (a.sizes or ("1000,100000" if a.quick else
                                            "1000,100000,1000000")).split(",")]
     clients = [int(x) for x in (a.clients or ("4" if a.quick else "2,4,8")).split(",")]
@@ -258,35 +325,57 @@ def main():
                              4, 3, tmp))
     if warm["errors"]:
         raise SystemExit("bench: errors or wrong answers while warming up")
-    rows = []
-    for n in sizes:
-        wf = wf_id(n)
-        expected = expected_data(url, wf)
-        target = target_of(n)
-        for c in clients:
-            db_runs, svc_runs = [], []
-            for _ in range(repeat):
-                db_runs.append(run_pgbench(url, script, wf, c, seconds, tmp))
-                svc_runs.append(mem.after(run_wrk(target, token, expected, c, seconds, tmp)))
-            errors = sum(r["errors"] for r in db_runs + svc_runs)
-            ratios = [s["rps"] / d["rps"] for s, d in zip(svc_runs, db_runs)]
-            row = {"runs": n, "clients": c,
-                   "db_rps": median_of(db_runs, "rps"), "db_p50": median_of(db_runs, "p50"),
-                   "db_p99": median_of(db_runs, "p99"),
-                   "svc_rps": median_of(svc_runs, "rps"),
-                   "svc_p50": median_of(svc_runs, "p50"),
-                   "svc_p99": median_of(svc_runs, "p99"),
-                   "ratio": statistics.median(ratios), "errors": errors}
-            rows.append(row)
-            print("N=%-8d c=%-2d  db %8.0f/s p99 %6.2f ms   service %8.0f/s p99 %6.2f ms"
-                  "   ratio %.2f   errors %d" % (n, c, row["db_rps"], row["db_p99"],
-                                                 row["svc_rps"], row["svc_p99"], row["ratio"],
-                                                 errors), file=sys.stderr, flush=True)
+    floor = None
+    if a.floor:
+        host, port = a.listen.rsplit(":", 1)
+        floor = Floor(a.state, "%s:%d" % (host, int(port) + 1), a.workers, url)
+    try:
+        rows = [measure(url, script, token, tmp, mem, n, c, seconds, repeat,
+                        target_of(n), floor and target_of(n).replace(a.listen, floor.listen))
+                for n in sizes for c in clients]
+    finally:
+        if floor:
+            floor.stop()
     if any(r["errors"] for r in rows):
         raise SystemExit("bench: errors or wrong answers: no figures reported")
     if a.soak:
         soak(mem, target_of(sizes[0]), token, expected_data(url, wf_id(sizes[0])), a.soak, tmp)
     report(rows, mem, a, seconds, repeat, time.monotonic() - t_start)
+
+
+def measure(url, script, token, tmp, mem, n, c, seconds, repeat, target, floor_target):
+    """One row: pgbench, the service and (with a floor target) the floor,
+    back to back, repeat times; medians, and ratios within each repeat.
+    The floor's answers carry only the total, so only their status is
+    checked."""
+    wf = wf_id(n)
+    expected = expected_data(url, wf)
+    db_runs, svc_runs, floor_runs = [], [], []
+    for _ in range(repeat):
+        db_runs.append(run_pgbench(url, script, wf, c, seconds, tmp))
+        svc_runs.append(mem.after(run_wrk(target, token, expected, c, seconds, tmp)))
+        if floor_target:
+            floor_runs.append(run_wrk(floor_target, token, "", c, seconds, tmp))
+    errors = sum(r["errors"] for r in db_runs + svc_runs + floor_runs)
+    row = {"runs": n, "clients": c,
+           "db_rps": median_of(db_runs, "rps"), "db_p50": median_of(db_runs, "p50"),
+           "db_p99": median_of(db_runs, "p99"),
+           "svc_rps": median_of(svc_runs, "rps"), "svc_p50": median_of(svc_runs, "p50"),
+           "svc_p99": median_of(svc_runs, "p99"),
+           "ratio": statistics.median(s["rps"] / d["rps"] for s, d in zip(svc_runs, db_runs)),
+           "errors": errors}
+    line = ("N=%-8d c=%-2d  db %8.0f/s p99 %6.2f ms   service %8.0f/s p99 %6.2f ms"
+            "   ratio %.2f" % (n, c, row["db_rps"], row["db_p99"], row["svc_rps"],
+                               row["svc_p99"], row["ratio"]))
+    if floor_runs:
+        row.update({"floor_rps": median_of(floor_runs, "rps"),
+                    "floor_p99": median_of(floor_runs, "p99"),
+                    "floor_ratio": statistics.median(
+                        f["rps"] / d["rps"] for f, d in zip(floor_runs, db_runs))})
+        line += "   floor %8.0f/s p99 %6.2f ms ratio %.2f" % (
+            row["floor_rps"], row["floor_p99"], row["floor_ratio"])
+    print(line + "   errors %d" % errors, file=sys.stderr, flush=True)
+    return row
 
 
 def report(rows, mem, a, seconds, repeat, took):
@@ -297,12 +386,16 @@ def report(rows, mem, a, seconds, repeat, took):
                  "connections)" if a.pgbouncer else "", seconds, repeat, took),
              "",
              "| runs | clients | pgbench req/s | p50 ms | p99 ms | service req/s | p50 ms "
-             "| p99 ms | service/pgbench | errors |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| p99 ms | service/pgbench |%s errors |" % (
+                 " floor req/s | p99 ms | floor/pgbench |" if a.floor else ""),
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|%s---:|" % (
+                 "---:|---:|---:|" if a.floor else "")]
     for r in rows:
-        lines.append("| %d | %d | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %d |" % (
+        lines.append("| %d | %d | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f |%s %d |" % (
             r["runs"], r["clients"], r["db_rps"], r["db_p50"], r["db_p99"], r["svc_rps"],
-            r["svc_p50"], r["svc_p99"], r["ratio"], r["errors"]))
+            r["svc_p50"], r["svc_p99"], r["ratio"],
+            " %.0f | %.2f | %.2f |" % (r["floor_rps"], r["floor_p99"], r["floor_ratio"])
+            if a.floor else "", r["errors"]))
     text = "\n".join(lines + [""] + mem.lines()) + "\n"
     print(text)
     os.makedirs(a.out, exist_ok=True)
