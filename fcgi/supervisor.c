@@ -315,6 +315,15 @@ sup_spawn(struct sup *s, int i)
 		/* A worker outliving a killed supervisor would hold the socket. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
 			_exit(1);
+		/* A session of its own, as spawn-fcgi's workers and
+		 * PostgreSQL's backends have: where the kernel shares CPU
+		 * by session (autogroup), every worker then weighs as much
+		 * as one database backend, instead of all workers sharing
+		 * one share with nginx and whatever else the shell started
+		 * (measured: p99 above 1 s at 8 workers). The supervisor
+		 * signals each worker by pid; a fresh child is never a
+		 * group leader, so this cannot fail. */
+		(void)setsid();
 		sigprocmask(SIG_SETMASK, &s->orig, NULL);
 		signal(SIGCHLD, SIG_DFL);
 		rc = loop_fastcgi(s->app, s->app->cfg.max_requests);

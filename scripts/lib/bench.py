@@ -154,16 +154,28 @@ end
 """
 
 
-def run_wrk(url, token, expected, clients, seconds, tmp):
+def cpu_seconds(pids):
+    """User and system CPU seconds the processes have used so far."""
+    hz, user, system = os.sysconf("SC_CLK_TCK"), 0, 0
+    for pid in pids:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / hz, system / hz
+
+
+def run_wrk(url, token, expected, clients, seconds, tmp, pids=()):
     lua = os.path.join(tmp, "check.lua")
     with open(lua, "w") as f:
         f.write(LUA)
     env = dict(os.environ, BENCH_EXPECTED=expected)
+    cpu0 = cpu_seconds(pids)
     # One thread: the counters in the Lua script then see every response.
     out = sh("wrk", "-t1", "-c", str(clients), "-d", "%ds" % seconds, "--latency",
              "--timeout", "60s", "-s", lua,
              "-H", "Authorization: Bearer " + token, "-H", "X-Workspace-Id: " + WS,
              url, env=env)
+    cpu1 = cpu_seconds(pids)
 
     def ms(s):
         v, unit = re.match(r"([\d.]+)(us|ms|s|m)$", s).groups()
@@ -177,7 +189,11 @@ def run_wrk(url, token, expected, clients, seconds, tmp):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = (max(int(m.group(1)), int(non2xx.group(1)) if non2xx else 0) + int(m.group(2)) +
               (sum(map(int, errs.groups())) if errs else 0))
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "count": count}
+    # /proc counts in ticks (10 ms): too coarse for a run of few requests.
+    fine = count >= 10000
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors, "count": count,
+            "user_us": (cpu1[0] - cpu0[0]) * 1e6 / count if fine else float("nan"),
+            "sys_us": (cpu1[1] - cpu0[1]) * 1e6 / count if fine else float("nan")}
 
 
 class Memory:
@@ -222,7 +238,10 @@ class Floor:
     configured as the stack's (conf/nginx.conf and the drop-in location),
     on LISTEN; stopped by PID."""
 
-    def __init__(self, state, listen, workers, url):
+    def __init__(self, state, main_listen, workers, url):
+        host, port = main_listen.rsplit(":", 1)
+        listen = "%s:%d" % (host, int(port) + 1)
+        self.main_listen = main_listen
         self.dir = os.path.join(state, "floor")
         os.makedirs(os.path.join(self.dir, "nginx-tmp"))
         self.pids, self.listen = [], listen
@@ -327,11 +346,10 @@ def main():
         raise SystemExit("bench: errors or wrong answers while warming up")
     floor = None
     if a.floor:
-        host, port = a.listen.rsplit(":", 1)
-        floor = Floor(a.state, "%s:%d" % (host, int(port) + 1), a.workers, url)
+        floor = Floor(a.state, a.listen, a.workers, url)
     try:
         rows = [measure(url, script, token, tmp, mem, n, c, seconds, repeat,
-                        target_of(n), floor and target_of(n).replace(a.listen, floor.listen))
+                        target_of(n), floor)
                 for n in sizes for c in clients]
     finally:
         if floor:
@@ -343,19 +361,21 @@ def main():
     report(rows, mem, a, seconds, repeat, time.monotonic() - t_start)
 
 
-def measure(url, script, token, tmp, mem, n, c, seconds, repeat, target, floor_target):
+def measure(url, script, token, tmp, mem, n, c, seconds, repeat, target, floor):
     """One row: pgbench, the service and (with a floor target) the floor,
     back to back, repeat times; medians, and ratios within each repeat.
     The floor's answers carry only the total, so only their status is
-    checked."""
+    checked. Also the CPU its FastCGI processes took per request."""
     wf = wf_id(n)
+    floor_target = floor and target.replace(floor.main_listen, floor.listen)
     expected = expected_data(url, wf)
     db_runs, svc_runs, floor_runs = [], [], []
     for _ in range(repeat):
         db_runs.append(run_pgbench(url, script, wf, c, seconds, tmp))
-        svc_runs.append(mem.after(run_wrk(target, token, expected, c, seconds, tmp)))
-        if floor_target:
-            floor_runs.append(run_wrk(floor_target, token, "", c, seconds, tmp))
+        svc_runs.append(mem.after(run_wrk(target, token, expected, c, seconds, tmp,
+                                          mem.pids)))
+        if floor:
+            floor_runs.append(run_wrk(floor_target, token, "", c, seconds, tmp, floor.pids))
     errors = sum(r["errors"] for r in db_runs + svc_runs + floor_runs)
     row = {"runs": n, "clients": c,
            "db_rps": median_of(db_runs, "rps"), "db_p50": median_of(db_runs, "p50"),
@@ -363,17 +383,22 @@ def measure(url, script, token, tmp, mem, n, c, seconds, repeat, target, floor_t
            "svc_rps": median_of(svc_runs, "rps"), "svc_p50": median_of(svc_runs, "p50"),
            "svc_p99": median_of(svc_runs, "p99"),
            "ratio": statistics.median(s["rps"] / d["rps"] for s, d in zip(svc_runs, db_runs)),
-           "errors": errors}
+           "svc_user_us": median_of(svc_runs, "user_us"),
+           "svc_sys_us": median_of(svc_runs, "sys_us"), "errors": errors}
     line = ("N=%-8d c=%-2d  db %8.0f/s p99 %6.2f ms   service %8.0f/s p99 %6.2f ms"
-            "   ratio %.2f" % (n, c, row["db_rps"], row["db_p99"], row["svc_rps"],
-                               row["svc_p99"], row["ratio"]))
+            "   ratio %.2f   cpu %.0f+%.0f us" % (
+                n, c, row["db_rps"], row["db_p99"], row["svc_rps"], row["svc_p99"],
+                row["ratio"], row["svc_user_us"], row["svc_sys_us"]))
     if floor_runs:
         row.update({"floor_rps": median_of(floor_runs, "rps"),
                     "floor_p99": median_of(floor_runs, "p99"),
+                    "floor_user_us": median_of(floor_runs, "user_us"),
+                    "floor_sys_us": median_of(floor_runs, "sys_us"),
                     "floor_ratio": statistics.median(
                         f["rps"] / d["rps"] for f, d in zip(floor_runs, db_runs))})
-        line += "   floor %8.0f/s p99 %6.2f ms ratio %.2f" % (
-            row["floor_rps"], row["floor_p99"], row["floor_ratio"])
+        line += "   floor %8.0f/s p99 %6.2f ms ratio %.2f cpu %.0f+%.0f us" % (
+            row["floor_rps"], row["floor_p99"], row["floor_ratio"], row["floor_user_us"],
+            row["floor_sys_us"])
     print(line + "   errors %d" % errors, file=sys.stderr, flush=True)
     return row
 
@@ -396,6 +421,18 @@ def report(rows, mem, a, seconds, repeat, took):
             r["svc_p50"], r["svc_p99"], r["ratio"],
             " %.0f | %.2f | %.2f |" % (r["floor_rps"], r["floor_p99"], r["floor_ratio"])
             if a.floor else "", r["errors"]))
+    lines += ["", "CPU per request of the FastCGI processes, user + system µs (/proc, "
+              "median of %d; – where a run served too few requests to tell):" % repeat, "",
+              "| runs | clients | service user | system |%s" % (
+                  " floor user | system |" if a.floor else ""),
+              "|---:|---:|---:|---:|%s" % ("---:|---:|" if a.floor else "")]
+    for r in rows:
+        us = ["–" if v != v else "%.1f" % v for v in (
+            r["svc_user_us"], r["svc_sys_us"], r.get("floor_user_us", float("nan")),
+            r.get("floor_sys_us", float("nan")))]
+        lines.append("| %d | %d | %s | %s |%s" % (
+            r["runs"], r["clients"], us[0], us[1],
+            " %s | %s |" % (us[2], us[3]) if a.floor else ""))
     text = "\n".join(lines + [""] + mem.lines()) + "\n"
     print(text)
     os.makedirs(a.out, exist_ok=True)

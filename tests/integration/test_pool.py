@@ -70,6 +70,14 @@ def test_pool_starts_its_workers_and_answers():
        "start logged")
 
 
+def test_each_worker_has_a_session_of_its_own():
+    """So that where the kernel shares CPU by session (autogroup), a worker
+    weighs as much as a PostgreSQL backend (each has its own session) and
+    does not share one share with nginx and the shell's other jobs."""
+    for pid in workers():
+        eq(os.getsid(pid), pid, "worker %d's session" % pid)
+
+
 def test_recycled_after_max_requests_without_dropping_any():
     before = len(log_lines('event=worker_exit reason="max_requests"'))
     with Traffic(S, PATH, {"jwt": TOKEN}, 3.0, clients=4) as tr:
