@@ -63,6 +63,10 @@ app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 		    a->cfg.token_cache_entries);
 		goto fail;
 	}
+	if ((a->auth.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+		snprintf(err, errlen, "OpenSSL has no SHA-256");
+		goto fail;
+	}
 	a->db = db_new(a->cfg.database_url, (int)a->cfg.connect_timeout,
 	    (int)a->cfg.statement_timeout_ms, a->cfg.transaction_pooling != 0, err, errlen);
 	if (a->db == NULL)
@@ -96,6 +100,7 @@ app_free(app_ctx *a)
 {
 	db_free(a->db);
 	cache_free(a->auth.cache);
+	EVP_MD_free(a->auth.sha256);
 	keys_free(&a->auth.keys);
 	cfg_free(&a->cfg);
 	memset(a, 0, sizeof(*a));

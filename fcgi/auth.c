@@ -380,7 +380,12 @@ auth_jwt(auth_verifier *v, const char *tok, size_t len, long long now,
 		return ST_INVALID_TOKEN;
 	}
 	if (v->cache != NULL) {
-		SHA256((const unsigned char *)tok, len, digest);
+		if (v->sha256 == NULL)
+			SHA256((const unsigned char *)tok, len, digest);
+		else if (!EVP_Digest(tok, len, digest, NULL, v->sha256, NULL)) {
+			*reason = "SHA-256 failed";
+			return ST_INTERNAL_ERROR;
+		}
 		hit = cache_get(v->cache, digest);
 		out->cache = hit ? AUTH_CACHE_HIT : AUTH_CACHE_MISS;
 		/* Verified before, with the keys and policy in force now (a

@@ -4,6 +4,7 @@
 #include <float.h>
 #include <json.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,33 +65,90 @@ render_error_code(st_status st)
 	return render_entry_of(st)->code;
 }
 
-size_t
-render_double(double v, char *buf, size_t cap)
-{
-	char e[32], digits[20], tmp[48];
-	const char *p;
-	size_t nd = 0, i, o = 0;
-	int prec, exp;
+typedef unsigned __int128 render_u128;
 
-	if (!isfinite(v))
-		return (size_t)snprintf(buf, cap, "null");
-	/* A normal double whose shortest form has at most 15 digits is that
-	 * form, zero-padded, at 15 (it lies within 2^-53 of it, far inside
-	 * half a 15th digit); the zeros go below. So only 15, 16, 17 are
-	 * tried, but for subnormals, which carry fewer bits. */
-	for (prec = fabs(v) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
-		snprintf(e, sizeof(e), "%.*e", prec, v);
-		if (strtod(e, NULL) == v)
+/* 10^n for 0 <= n <= 20, exactly. */
+static render_u128
+render_pow10(int n)
+{
+	render_u128 t = 1;
+
+	for (; n >= 4; n -= 4)
+		t *= 10000;
+	for (; n > 0; n--)
+		t *= 10;
+	return t;
+}
+
+/* v = m * 2^-s >= 10^E, exactly, for -5 <= E <= 15 and s <= 62. */
+static int
+render_at_least_pow10(uint64_t m, int s, int E)
+{
+	if (E >= 0)
+		return (render_u128)m >= render_pow10(E) << s;
+	return (render_u128)m * render_pow10(-E) >= (render_u128)1 << s;
+}
+
+/* The digits a printf-and-strtod search would find for 2^-10 <= v < 1e15
+ * (every pass rate but 0 and 1, and most means), found with integers:
+ * d, the n-digit integer nearest v * 10^-k (ties to even, as printf), is
+ * tried for n = 15, 16, 17 (see render_double), and reads back as v when
+ * it lies within half an ulp of v (on the half only for an even
+ * mantissa, as strtod rounds ties to even). With v = m * 2^-s, X = m *
+ * 10^-k, everything is an integer below 2^123. Returns d, *k; 0 when v is
+ * outside the range. */
+static uint64_t
+render_shortest_fast(double v, int *k_out)
+{
+	uint64_t bits, m;
+	int s, E, n, k = 0;
+	render_u128 d = 0;
+
+	if (!(v >= 0x1p-10 && v < 1e15))
+		return 0;
+	memcpy(&bits, &v, sizeof(bits));
+	m = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52);
+	s = 1075 - (int)((bits >> 52) & 0x7ff);	/* 3..62 in this range */
+	E = (int)floor(log10(v));
+	while (!render_at_least_pow10(m, s, E))
+		E--;
+	while (render_at_least_pow10(m, s, E + 1))
+		E++;
+	for (n = 15; n <= 17; n++) {
+		render_u128 t, x, r, half = (render_u128)1 << (s - 1), x2, dd, diff;
+
+		k = E - n + 1;			/* -20..0 in this range */
+		t = render_pow10(-k);
+		x = (render_u128)m * t;		/* v * 10^-k, times 2^s */
+		d = x >> s;
+		r = x & (((render_u128)1 << s) - 1);
+		if (r > half || (r == half && (d & 1)))
+			d++;
+		if (n == 17)
+			break;
+		/* |d - v*10^-k| against half an ulp, 10^-k / 2^(s+1), both
+		 * times 2^(s+1); below a power of two the ulp is half. */
+		x2 = x << 1;
+		dd = d << (s + 1);
+		diff = dd > x2 ? dd - x2 : x2 - dd;
+		if ((m == UINT64_C(1) << 52 && dd < x2) ? 2 * diff <= t
+		    : (diff < t || (diff == t && (m & 1) == 0)))
 			break;
 	}
-	/* e is now [-]d[.ddd]e±XX with as few digits as read back exactly. */
-	p = e;
-	if (*p == '-')
-		tmp[o++] = *p++;
-	for (; *p != 'e'; p++)
-		if (*p != '.')
-			digits[nd++] = *p;
-	exp = (int)strtol(p + 1, NULL, 10);
+	*k_out = k;
+	return (uint64_t)d;
+}
+
+/* [-]digits[0..nd) * 10^(exp - nd + 1) laid out as Python's repr; the
+ * length, written as snprintf would (cut to cap, NUL-terminated). */
+static size_t
+render_layout(int neg, char *digits, size_t nd, int exp, char *buf, size_t cap)
+{
+	char tmp[48];
+	size_t i, o = 0;
+
+	if (neg)
+		tmp[o++] = '-';
 	while (nd > 1 && digits[nd - 1] == '0')
 		nd--;
 	if (exp >= -4 && exp < 16) {
@@ -110,7 +168,6 @@ render_double(double v, char *buf, size_t cap)
 			for (; i < nd; i++)
 				tmp[o++] = digits[i];
 		}
-		tmp[o] = '\0';
 	} else {
 		tmp[o++] = digits[0];
 		if (nd > 1) {
@@ -118,10 +175,57 @@ render_double(double v, char *buf, size_t cap)
 			for (i = 1; i < nd; i++)
 				tmp[o++] = digits[i];
 		}
-		snprintf(tmp + o, sizeof(tmp) - o, "e%c%02d", exp < 0 ? '-' : '+',
-		    exp < 0 ? -exp : exp);
+		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "e%c%02d",
+		    exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
 	}
-	return (size_t)snprintf(buf, cap, "%s", tmp);
+	if (cap > 0) {
+		i = o < cap ? o : cap - 1;
+		memcpy(buf, tmp, i);
+		buf[i] = '\0';
+	}
+	return o;
+}
+
+size_t
+render_double(double v, char *buf, size_t cap)
+{
+	char e[32], digits[24];
+	const char *p;
+	size_t nd = 0;
+	uint64_t d;
+	int prec, k, neg = 0;
+
+	if (!isfinite(v))
+		return (size_t)snprintf(buf, cap, "null");
+	if ((d = render_shortest_fast(v, &k)) != 0) {
+		char rev[24];
+		size_t r = 0;
+
+		for (; d > 0; d /= 10)
+			rev[r++] = (char)('0' + d % 10);
+		while (r > 0)
+			digits[nd++] = rev[--r];
+		return render_layout(0, digits, nd, k + (int)nd - 1, buf, cap);
+	}
+	/* A normal double whose shortest form has at most 15 digits is that
+	 * form, zero-padded, at 15 (it lies within 2^-53 of it, far inside
+	 * half a 15th digit); the zeros go below. So only 15, 16, 17 are
+	 * tried, but for subnormals, which carry fewer bits. */
+	for (prec = fabs(v) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	/* e is now [-]d[.ddd]e±XX with as few digits as read back exactly. */
+	p = e;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; *p != 'e'; p++)
+		if (*p != '.')
+			digits[nd++] = *p;
+	return render_layout(neg, digits, nd, (int)strtol(p + 1, NULL, 10), buf, cap);
 }
 
 /* Text appended into a fixed buffer, without printf's parsing of a

@@ -858,7 +858,7 @@ mint_valid(const char *hdr, enum sign_kind kind, EVP_PKEY *key)
 static st_status
 jwt_check(const keys_set *k, const char *tok, const char **reason, auth_caller *c)
 {
-	auth_verifier v = { *k, { issuers, 2, parties, 2, 5 }, NULL };
+	auth_verifier v = { *k, { issuers, 2, parties, 2, 5 }, NULL, NULL };
 
 	*reason = NULL;
 	return auth_jwt(&v, tok, strlen(tok), NOW, c, reason);

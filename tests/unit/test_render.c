@@ -129,6 +129,80 @@ START_TEST(test_double_is_shortest_for_random_bit_patterns)
 }
 END_TEST
 
+/* render_double(v) has the digits of the nearest decimal with as few
+ * significant digits as read back as v: the printf-and-strtod search,
+ * digit for digit. */
+static void
+dbl_is_nearest_shortest(double v)
+{
+	char buf[48], want[40], got[24];
+	size_t n = 0, w = 0, j;
+	int prec = shortest_digits(v) - 1;
+
+	snprintf(want, sizeof(want), "%.*e", prec, v);
+	render_double(v, buf, sizeof(buf));
+	for (j = 0; want[j] != 'e'; j++)
+		if (want[j] >= '0' && want[j] <= '9')
+			want[w++] = want[j];
+	while (w > 1 && want[w - 1] == '0')
+		w--;
+	for (j = 0; buf[j] != '\0' && buf[j] != 'e'; j++)
+		if (buf[j] >= '0' && buf[j] <= '9' && (n > 0 || buf[j] != '0'))
+			got[n++] = buf[j];
+	while (n > 1 && got[n - 1] == '0')
+		n--;
+	ck_assert_msg(n == w && memcmp(got, want, n) == 0 && strtod(buf, NULL) == v,
+	    "%.17g: rendered %s, want the digits %.*s", v, buf, (int)w, want);
+}
+
+/* The range render_double works out with integers (2^-10 to 1e15): pass
+ * rates a/b, means, random mantissas at every exponent, and the values
+ * next to powers of ten and of two, where the exponent and the half ulp
+ * below are the cases apart. */
+START_TEST(test_double_integer_path_matches_the_search)
+{
+	unsigned long long x = 0x2545f4914f6cdd1dULL;
+	int i, p;
+
+	for (i = 0; i < 60000; i++) {
+		double v;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 3) {
+		case 0:		/* a pass rate */
+			v = (double)(x % 1000000 + 1) / (double)(x % 1000000 + 1 + (x >> 40) % 1000000);
+			break;
+		case 1:		/* a mean of durations in microseconds */
+			v = (double)(x >> 20) / 1e6 / (double)((x & 0xfffff) + 1);
+			break;
+		default:	/* any mantissa, exponent -10..49 */
+			v = ldexp((double)((x >> 11) | (1ULL << 52)), (int)(x % 60) - 62);
+		}
+		if (v >= 0x1p-10 && v < 1e15)
+			dbl_is_nearest_shortest(v);
+	}
+	for (p = -3; p <= 15; p++) {
+		double t = pow(10, p);
+
+		dbl_is_nearest_shortest(nextafter(t, 0));
+		if (p < 15)
+			dbl_is_nearest_shortest(t);
+		dbl_is_nearest_shortest(nextafter(t, INFINITY));
+	}
+	for (p = -10; p < 49; p++) {
+		double t = ldexp(1, p);
+
+		dbl_is_nearest_shortest(t);
+		dbl_is_nearest_shortest(nextafter(t, 0));
+		dbl_is_nearest_shortest(nextafter(t, INFINITY));
+	}
+	dbl_is_nearest_shortest(0.7789613848202397);
+	dbl_is_nearest_shortest(258.36752136752136);
+}
+END_TEST
+
 START_TEST(test_double_extremes)
 {
 	dbl_is(5e-324, "5e-324");
@@ -620,6 +694,7 @@ render_suite(void)
 	tcase_add_test(f, test_double_exponent_from_1e16);
 	tcase_add_test(f, test_double_exponent_below_1e_minus_4);
 	tcase_add_test(f, test_double_negative_values);
+	tcase_add_test(f, test_double_integer_path_matches_the_search);
 	tcase_add_test(f, test_double_extremes);
 	tcase_add_test(f, test_double_is_shortest_for_random_bit_patterns);
 	tcase_add_test(f, test_double_non_finite_is_null);
