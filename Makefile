@@ -9,7 +9,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lcrypto -lm
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE     = validate request auth keys cache render config db app handler log fastcgi
+CORE     = validate request auth keys cache render config db app handler log fastcgi text
 CORE_SRC = $(CORE:%=fcgi/%.c)
 HDRS     = $(wildcard fcgi/*.h) fcgi/summary_sql.h
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

@@ -3,30 +3,68 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
+size_t
+log_stamp(char *buf, int pid, log_clock *clock)
+{
+	struct timeval tv;
+	log_clock fresh = { -1, "" };
+	text_buf b = TEXT_BUF(buf, LOG_STAMP_MAX);
+
+	if (clock == NULL)
+		clock = &fresh;
+	gettimeofday(&tv, NULL);
+	if (clock->sec != (long long)tv.tv_sec) {
+		struct tm tm;
+		text_buf t = TEXT_BUF(clock->text, sizeof(clock->text));
+
+		gmtime_r(&tv.tv_sec, &tm);
+		text_put_digits(&t, (unsigned long long)(tm.tm_year + 1900) % 10000, 4);
+		text_putc(&t, '-');
+		text_put_digits(&t, (unsigned long long)tm.tm_mon + 1, 2);
+		text_putc(&t, '-');
+		text_put_digits(&t, (unsigned long long)tm.tm_mday, 2);
+		text_putc(&t, 'T');
+		text_put_digits(&t, (unsigned long long)tm.tm_hour, 2);
+		text_putc(&t, ':');
+		text_put_digits(&t, (unsigned long long)tm.tm_min, 2);
+		text_putc(&t, ':');
+		text_put_digits(&t, (unsigned long long)tm.tm_sec, 2);
+		text_putc(&t, '\0');
+		clock->sec = (long long)tv.tv_sec;
+	}
+	text_puts(&b, "ts=");
+	text_puts(&b, clock->text);
+	text_putc(&b, '.');
+	text_put_digits(&b, (unsigned long long)tv.tv_usec / 1000, 3);
+	text_puts(&b, "Z pid=");
+	text_put_int(&b, pid);
+	text_putc(&b, ' ');
+	return b.len;
+}
+
 size_t
 log_vformat(char *buf, size_t cap, int pid, const char *fmt, va_list ap)
 {
-	struct timeval tv;
-	struct tm tm;
-	int n, m;
+	char stamp[LOG_STAMP_MAX];
+	size_t n = log_stamp(stamp, pid, NULL);
+	int m;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = snprintf(buf, cap, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ pid=%d ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (long)tv.tv_usec / 1000, pid);
-	if (n < 0 || (size_t)n >= cap)
+	if (n + 2 > cap)
 		return 0;
-	m = vsnprintf(buf + n, cap - (size_t)n - 1, fmt, ap);
+	memcpy(buf, stamp, n);
+	m = vsnprintf(buf + n, cap - n - 1, fmt, ap);
 	if (m < 0)
 		return 0;
-	n += (size_t)m < cap - (size_t)n - 1 ? m : (int)(cap - (size_t)n - 2);
+	n += (size_t)m < cap - n - 1 ? (size_t)m : cap - n - 2;
 	buf[n++] = '\n';
-	return (size_t)n;
+	return n;
 }
 
 void

@@ -10,7 +10,19 @@
 
 #define LOG_LINE_MAX 1024
 
+/* The date and time to the second of the last stamp, so that a worker
+ * formats them once a second, not once a line. */
+typedef struct {
+	long long sec;
+	char text[sizeof("YYYY-MM-DDTHH:MM:SS")];
+} log_clock;
+
+#define LOG_STAMP_MAX 64
+
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The prefix of every line, "ts=YYYY-MM-DDTHH:MM:SS.mmmZ pid=N ", into
+ * buf (LOG_STAMP_MAX bytes); its length. clock may be NULL. */
+size_t log_stamp(char *buf, int pid, log_clock *clock);
 /* One line, prefix and newline included, into buf (cut short to fit
  * cap); its length, or 0. For callers that gather lines and write them
  * together with log_write; they pass their pid, which they know, since

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "text.h"
+
 struct render_entry {
 	int status;
 	const char *reason;	/* HTTP reason phrase */
@@ -228,47 +230,6 @@ render_double(double v, char *buf, size_t cap)
 	return render_layout(neg, digits, nd, (int)strtol(p + 1, NULL, 10), buf, cap);
 }
 
-/* Text appended into a fixed buffer, without printf's parsing of a
- * format on every request; over is set, and nothing more written, once
- * it would not fit. */
-struct render_buf {
-	char *p;
-	size_t len, cap;
-	int over;
-};
-
-static void
-render_put(struct render_buf *b, const char *s, size_t n)
-{
-	if (b->over || n > b->cap - b->len) {
-		b->over = 1;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void
-render_puts(struct render_buf *b, const char *s)
-{
-	render_put(b, s, strlen(s));
-}
-
-static void
-render_put_int(struct render_buf *b, long long v)
-{
-	char d[24];
-	size_t i = sizeof(d);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	do
-		d[--i] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		d[--i] = '-';
-	render_put(b, d + i, sizeof(d) - i);
-}
-
 void
 render_timestamp(long long unix_seconds, char out[sizeof("YYYY-MM-DDTHH:MM:SSZ")])
 {
@@ -309,25 +270,25 @@ render_body(const char *body, size_t blen, st_status st, const render_meta *m,
     int head, render_out *out)
 {
 	const struct render_entry *e = render_entry_of(st);
-	struct render_buf b = { out->data, 0, sizeof(out->data), 0 };
+	text_buf b = TEXT_BUF(out->data, sizeof(out->data));
 
-	render_puts(&b, "Status: ");
-	render_put_int(&b, e->status);
-	render_puts(&b, " ");
-	render_puts(&b, e->reason);
-	render_puts(&b, "\r\nContent-Type: application/json\r\n"
+	text_puts(&b, "Status: ");
+	text_put_int(&b, e->status);
+	text_puts(&b, " ");
+	text_puts(&b, e->reason);
+	text_puts(&b, "\r\nContent-Type: application/json\r\n"
 	    "Cache-Control: no-store\r\nX-Request-Id: ");
-	render_puts(&b, m->request_id);
-	render_puts(&b, "\r\n");
+	text_puts(&b, m->request_id);
+	text_puts(&b, "\r\n");
 	if (e->header != NULL) {
-		render_puts(&b, e->header);
-		render_puts(&b, "\r\n");
+		text_puts(&b, e->header);
+		text_puts(&b, "\r\n");
 	}
-	render_puts(&b, "Content-Length: ");
-	render_put_int(&b, (long long)blen);
-	render_puts(&b, "\r\n\r\n");
+	text_puts(&b, "Content-Length: ");
+	text_put_int(&b, (long long)blen);
+	text_puts(&b, "\r\n\r\n");
 	if (!head)
-		render_put(&b, body, blen);
+		text_put(&b, body, blen);
 	if (b.over)
 		return -1;
 	out->len = b.len;
@@ -361,7 +322,7 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 	const int64_t counts[] = { s->total, s->completed, s->failed, s->cancelled,
 	    s->pending, s->running, s->paused };
 	char body[RENDER_MAX], rate[48] = "null", avg[48] = "null";
-	struct render_buf b = { body, 0, sizeof(body), 0 };
+	text_buf b = TEXT_BUF(body, sizeof(body));
 	int64_t terminal = s->completed + s->failed + s->cancelled;
 	size_t i;
 
@@ -372,18 +333,18 @@ render_summary(const db_summary *s, const render_meta *m, int head, render_out *
 	if (s->has_average && isfinite(s->average_seconds))
 		render_double(s->average_seconds, avg, sizeof(avg));
 	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		render_puts(&b, names[i]);
-		render_put_int(&b, counts[i]);
+		text_puts(&b, names[i]);
+		text_put_int(&b, counts[i]);
 	}
-	render_puts(&b, ",\"pass_rate\":");
-	render_puts(&b, rate);
-	render_puts(&b, ",\"average_duration_seconds\":");
-	render_puts(&b, avg);
-	render_puts(&b, "},\"meta\":{\"request_id\":\"");
-	render_puts(&b, m->request_id);
-	render_puts(&b, "\",\"timestamp\":\"");
-	render_puts(&b, m->timestamp);
-	render_puts(&b, "\"}}");
+	text_puts(&b, ",\"pass_rate\":");
+	text_puts(&b, rate);
+	text_puts(&b, ",\"average_duration_seconds\":");
+	text_puts(&b, avg);
+	text_puts(&b, "},\"meta\":{\"request_id\":\"");
+	text_puts(&b, m->request_id);
+	text_puts(&b, "\",\"timestamp\":\"");
+	text_puts(&b, m->timestamp);
+	text_puts(&b, "\"}}");
 	return b.over ? -1 : render_body(body, b.len, ST_OK, m, head, out);
 }
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 static int
 vd_hexval(unsigned char c)
 {
@@ -199,24 +201,13 @@ vd_parse_datetime(const char *s, size_t n, int64_t *us)
 	return 0;
 }
 
-/* v as exactly width decimal digits (v < 10^width), at p; past them. */
-static char *
-vd_put_digits(char *p, unsigned v, int width)
-{
-	int i;
-
-	for (i = width - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
-	return p + width;
-}
-
 void
 vd_format_utc(int64_t us, char out[VD_UTC_TEXT_MAX])
 {
 	const int64_t day = INT64_C(86400000000);
 	int64_t days = us / day, rem = us % day, y, year;
 	unsigned m, d;
-	char *p = out;
+	text_buf b = TEXT_BUF(out, VD_UTC_TEXT_MAX);
 
 	if (rem < 0) {
 		rem += day;
@@ -234,20 +225,20 @@ vd_format_utc(int64_t us, char out[VD_UTC_TEXT_MAX])
 	}
 	/* Digit by digit: on the path of every request with a window,
 	 * where snprintf cost more than the rest of the validation. */
-	p = vd_put_digits(p, (unsigned)year, 4);
-	*p++ = '-';
-	p = vd_put_digits(p, m, 2);
-	*p++ = '-';
-	p = vd_put_digits(p, d, 2);
-	*p++ = ' ';
-	p = vd_put_digits(p, (unsigned)(rem / INT64_C(3600000000)), 2);
-	*p++ = ':';
-	p = vd_put_digits(p, (unsigned)(rem / 60000000 % 60), 2);
-	*p++ = ':';
-	p = vd_put_digits(p, (unsigned)(rem / 1000000 % 60), 2);
-	*p++ = '.';
-	p = vd_put_digits(p, (unsigned)(rem % 1000000), 6);
-	memcpy(p, y > 0 ? "+00" : "+00 BC", y > 0 ? 4 : 7);
+	text_put_digits(&b, (unsigned long long)year, 4);
+	text_putc(&b, '-');
+	text_put_digits(&b, m, 2);
+	text_putc(&b, '-');
+	text_put_digits(&b, d, 2);
+	text_putc(&b, ' ');
+	text_put_digits(&b, (unsigned long long)(rem / INT64_C(3600000000)), 2);
+	text_putc(&b, ':');
+	text_put_digits(&b, (unsigned long long)(rem / 60000000 % 60), 2);
+	text_putc(&b, ':');
+	text_put_digits(&b, (unsigned long long)(rem / 1000000 % 60), 2);
+	text_putc(&b, '.');
+	text_put_digits(&b, (unsigned long long)(rem % 1000000), 6);
+	text_put(&b, y > 0 ? "+00" : "+00 BC", y > 0 ? 4 : 7);
 }
 
 long

@@ -21,14 +21,14 @@ FUZZ_HDRS     = $(wildcard fcgi/*.h tests/fuzz/*.h)
 
 # The parts of the service each harness links: only what it exercises,
 # and for the handler everything but db.c, which db_stub.c replaces.
-FUZZ_SRC_uuid     = validate
-FUZZ_SRC_datetime = validate
-FUZZ_SRC_query    = validate
-FUZZ_SRC_route    = request validate
-FUZZ_SRC_auth     = auth keys cache validate
-FUZZ_SRC_jwks     = keys validate
+FUZZ_SRC_uuid     = validate text
+FUZZ_SRC_datetime = validate text
+FUZZ_SRC_query    = validate text
+FUZZ_SRC_route    = request validate text
+FUZZ_SRC_auth     = auth keys cache validate text
+FUZZ_SRC_jwks     = keys validate text
 FUZZ_SRC_fastcgi  = fastcgi
-FUZZ_SRC_handler  = handler request validate auth keys cache render
+FUZZ_SRC_handler  = handler request validate auth keys cache render text
 
 tests/fuzz/bin/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/db_stub.c $(CORE_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
