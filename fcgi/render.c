@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "text.h"
 
@@ -233,12 +232,20 @@ render_double(double v, char *buf, size_t cap)
 void
 render_timestamp(long long unix_seconds, char out[sizeof("YYYY-MM-DDTHH:MM:SSZ")])
 {
-	time_t t = (time_t)unix_seconds;
-	struct tm tm;
+	char utc[VD_UTC_TEXT_MAX];
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, sizeof("YYYY-MM-DDTHH:MM:SSZ"), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* vd_format_utc's "YYYY-MM-DD HH:MM:SS.ffffff+00", for years 1 to
+	 * 9999, where every field has its place (and without gmtime's lock
+	 * and strftime's format, on every request). */
+	if (unix_seconds < INT64_C(-62135596800) || unix_seconds > INT64_C(253402300799)) {
 		memcpy(out, "1970-01-01T00:00:00Z", sizeof("YYYY-MM-DDTHH:MM:SSZ"));
+		return;
+	}
+	vd_format_utc((int64_t)unix_seconds * 1000000, utc);
+	memcpy(out, utc, 19);
+	out[10] = 'T';
+	out[19] = 'Z';
+	out[20] = '\0';
 }
 
 static json_object *

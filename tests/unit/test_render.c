@@ -241,6 +241,17 @@ START_TEST(test_timestamp_is_utc_seconds_with_z)
 	ck_assert_str_eq(out, "1970-01-01T00:00:00Z");
 	render_timestamp(951825599, out);
 	ck_assert_str_eq(out, "2000-02-29T11:59:59Z");
+	render_timestamp(-1, out);
+	ck_assert_str_eq(out, "1969-12-31T23:59:59Z");
+	render_timestamp(INT64_C(253402300799), out);
+	ck_assert_str_eq(out, "9999-12-31T23:59:59Z");
+	render_timestamp(INT64_C(-62135596800), out);
+	ck_assert_str_eq(out, "0001-01-01T00:00:00Z");
+	/* a year of five digits, or before year 1, does not fit the layout */
+	render_timestamp(INT64_C(253402300800), out);
+	ck_assert_str_eq(out, "1970-01-01T00:00:00Z");
+	render_timestamp(INT64_C(-62135596801), out);
+	ck_assert_str_eq(out, "1970-01-01T00:00:00Z");
 }
 END_TEST
 
