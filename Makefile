@@ -14,7 +14,7 @@ CORE_SRC = $(CORE:%=fcgi/%.c)
 HDRS     = $(wildcard fcgi/*.h) fcgi/summary_sql.h
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
-all: fcgi/runs-summary tests/tools/mint-token
+all: fcgi/runs-summary tests/tools/mint-token tests/tools/fcgi-floor
 
 fcgi/summary_sql.h: fcgi/summary.sql
 	{ printf '/* generated from summary.sql by make */\nstatic const char DB_SUMMARY_SQL[] =\n'; \

@@ -111,6 +111,10 @@ loop_log_request(struct loop_log *l, const char *fmt, ...)
 	l->len += n;
 }
 
+/* How much of an untrusted method and path a log line keeps. */
+#define LOOP_LOG_METHOD_MAX 15
+#define LOOP_LOG_PATH_MAX 200
+
 /* A request's line, into buf (cap bytes, newline included); its length.
  * Built piece by piece: printf's formatting was a tenth of the worker's
  * own instructions. Who asked is named by the JWT's subject or the API
@@ -128,9 +132,9 @@ loop_request_line(char *buf, size_t cap, int pid, log_clock *clock,
 	text_puts(&b, "request_id=");
 	text_puts(&b, h->meta.request_id);
 	text_puts(&b, " method=");
-	text_puts(&b, log_safe(h->req.method_text, safe, 16));
+	text_puts(&b, log_safe(h->req.method_text, safe, LOOP_LOG_METHOD_MAX + 1));
 	text_puts(&b, " path=\"");
-	text_puts(&b, log_safe(h->req.path, safe, 201));
+	text_puts(&b, log_safe(h->req.path, safe, LOOP_LOG_PATH_MAX + 1));
 	text_puts(&b, "\" status=");
 	text_put_int(&b, h->out.http_status);
 	text_puts(&b, " ms=");

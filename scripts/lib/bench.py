@@ -422,11 +422,12 @@ def report(rows, mem, a, seconds, repeat, took):
             " %.0f | %.2f | %.2f |" % (r["floor_rps"], r["floor_p99"], r["floor_ratio"])
             if a.floor else "", r["errors"]))
     lines += ["", "CPU per request of the FastCGI processes, user + system µs (/proc, "
-              "median of %d; – where a run served too few requests to tell):" % repeat, "",
+              "median of %d; rows where a run served enough requests to tell):" % repeat,
+              "",
               "| runs | clients | service user | system |%s" % (
                   " floor user | system |" if a.floor else ""),
               "|---:|---:|---:|---:|%s" % ("---:|---:|" if a.floor else "")]
-    for r in rows:
+    for r in (r for r in rows if r["svc_user_us"] == r["svc_user_us"]):
         us = ["–" if v != v else "%.1f" % v for v in (
             r["svc_user_us"], r["svc_sys_us"], r.get("floor_user_us", float("nan")),
             r.get("floor_sys_us", float("nan")))]

@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(sr, keys_suite());
 	srunner_add_suite(sr, cache_suite());
 	srunner_add_suite(sr, fastcgi_suite());
+	srunner_add_suite(sr, text_suite());
 	srunner_set_fork_status(sr, CK_FORK_GETENV);
 	srunner_run_all(sr, CK_NORMAL);
 	run = srunner_ntests_run(sr);

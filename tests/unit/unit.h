@@ -16,5 +16,6 @@ Suite *db_suite(void);
 Suite *keys_suite(void);
 Suite *cache_suite(void);
 Suite *fastcgi_suite(void);
+Suite *text_suite(void);
 
 #endif
