@@ -23,9 +23,10 @@ void text_putc(text_buf *b, char c);
 void text_put_int(text_buf *b, long long v);
 /* v as exactly width digits, zero-padded (v < 10^width, width <= 20). */
 void text_put_digits(text_buf *b, unsigned long long v, int width);
-/* v with two decimals, as "%.2f" writes it, but for exact ties such as
- * 0.125, which go up here and to even there (below 1e15; a log's
- * milliseconds); a text over 63 bytes sets over. */
+/* v with two decimals, for a log's milliseconds: below 1e15 rounded from
+ * the double v * 100, so the last digit can be one off "%.2f"'s (which
+ * rounds v's exact value; 4 in 100,000 durations measured in ns), and
+ * -0.0 is "0.00"; otherwise "%.2f". A text over 63 bytes sets over. */
 void text_put_hundredths(text_buf *b, double v);
 
 #endif
