@@ -250,9 +250,9 @@ struct loop_worker {
 	int stop;		/* the stop signal that came, or 0 */
 	int reload;		/* a SIGHUP came */
 	long served;
+	long max_requests;	/* then the worker ends; 0: never */
 	struct loop_conn conn[LOOP_CONNS];
-	uint8_t in[16384];	/* what was read and not yet parsed */
-	size_t in_len, in_off;
+	uint8_t in[16384];	/* what one read brought */
 	uint8_t out[16384];	/* what one turn owes the connection */
 	size_t out_len;
 	handler_result h;
@@ -421,11 +421,19 @@ loop_flush(struct loop_worker *w, struct loop_conn *c)
 	return 0;
 }
 
-/* Adds bytes to what goes out this turn, writing first when full. */
+/* Room for n more bytes in what goes out this turn, writing first when
+ * there is not; 0 or -1. */
+static int
+loop_room(struct loop_worker *w, struct loop_conn *c, size_t n)
+{
+	return n > sizeof(w->out) - w->out_len ? loop_flush(w, c) : 0;
+}
+
+/* Adds bytes to what goes out this turn. */
 static int
 loop_out(struct loop_worker *w, struct loop_conn *c, const uint8_t *b, size_t n)
 {
-	if (n > sizeof(w->out) - w->out_len && loop_flush(w, c) != 0)
+	if (loop_room(w, c, n) != 0)
 		return -1;
 	memcpy(w->out + w->out_len, b, n);
 	w->out_len += n;
@@ -447,7 +455,7 @@ loop_answer(app_ctx *app, struct loop_worker *w, struct loop_conn *c)
 
 	loop_one(app, loop_fcgi_param, &c->p, &w->r, &w->l, h);
 	w->served++;
-	if (FCGI_FRAMED_MAX(h->out.len) > sizeof(w->out) - w->out_len && loop_flush(w, c) != 0)
+	if (loop_room(w, c, FCGI_FRAMED_MAX(h->out.len)) != 0)
 		n = 0;
 	else
 		n = fcgi_frame_response(&c->p, h->out.data, h->out.len, w->out + w->out_len,
@@ -459,6 +467,13 @@ loop_answer(app_ctx *app, struct loop_worker *w, struct loop_conn *c)
 	}
 	w->out_len += n;
 	return 0;
+}
+
+/* The worker has served its FCGI_MAX_REQUESTS. */
+static int
+loop_spent(const struct loop_worker *w)
+{
+	return w->max_requests > 0 && w->served >= w->max_requests;
 }
 
 /* Starts the clock of a request on c. */
@@ -483,7 +498,7 @@ loop_reading(app_ctx *app, struct loop_conn *c)
  * no request, a body never finished) do not reset it, and the connection
  * is closed when it runs out. */
 static void
-loop_serve(app_ctx *app, struct loop_worker *w, struct loop_conn *c, long max_requests)
+loop_serve(app_ctx *app, struct loop_worker *w, struct loop_conn *c)
 {
 	size_t off = 0;
 	int done = 0;
@@ -531,7 +546,7 @@ loop_serve(app_ctx *app, struct loop_worker *w, struct loop_conn *c, long max_re
 				return;
 			}
 			c->reading = 0;
-			if (!c->p.keep || (max_requests > 0 && w->served >= max_requests))
+			if (!c->p.keep || loop_spent(w))
 				c->closing = 1;
 		}
 	}
@@ -631,9 +646,10 @@ loop_fastcgi(app_ctx *app, long max_requests)
 	}
 	w->r.used = sizeof(w->r.buf);
 	w->l.pid = (int)getpid();
+	w->max_requests = max_requests;
 	log_line("event=worker_ready");
 	for (;;) {
-		if (!draining && (w->stop || (max_requests > 0 && w->served >= max_requests))) {
+		if (!draining && (w->stop || loop_spent(w))) {
 			draining = 1;
 			if (epoll_ctl(w->ep, EPOLL_CTL_DEL, LOOP_LISTEN_FD, NULL) != 0)
 				log_line("event=epoll_ctl_failed errno=%d", errno);
@@ -655,8 +671,7 @@ loop_fastcgi(app_ctx *app, long max_requests)
 				loop_read_signals(w);
 			if (w->stop || w->reload)
 				loop_log_flush(&w->l);
-			if (!draining && (w->stop ||
-			    (max_requests > 0 && w->served >= max_requests)))
+			if (!draining && (w->stop || loop_spent(w)))
 				break;
 			if (w->reload) {
 				w->reload = 0;
@@ -693,7 +708,7 @@ loop_fastcgi(app_ctx *app, long max_requests)
 				if ((c = &w->conn[k])->fd < 0)
 					continue;
 			}
-			loop_serve(app, w, c, max_requests);
+			loop_serve(app, w, c);
 			loop_rearm(w, c);
 		}
 	}
