@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "text.h"
@@ -21,22 +20,7 @@ log_stamp(char *buf, int pid, log_clock *clock)
 		clock = &fresh;
 	gettimeofday(&tv, NULL);
 	if (clock->sec != (long long)tv.tv_sec) {
-		struct tm tm;
-		text_buf t = TEXT_BUF(clock->text, sizeof(clock->text));
-
-		gmtime_r(&tv.tv_sec, &tm);
-		text_put_digits(&t, (unsigned long long)(tm.tm_year + 1900) % 10000, 4);
-		text_putc(&t, '-');
-		text_put_digits(&t, (unsigned long long)tm.tm_mon + 1, 2);
-		text_putc(&t, '-');
-		text_put_digits(&t, (unsigned long long)tm.tm_mday, 2);
-		text_putc(&t, 'T');
-		text_put_digits(&t, (unsigned long long)tm.tm_hour, 2);
-		text_putc(&t, ':');
-		text_put_digits(&t, (unsigned long long)tm.tm_min, 2);
-		text_putc(&t, ':');
-		text_put_digits(&t, (unsigned long long)tm.tm_sec, 2);
-		text_putc(&t, '\0');
+		vd_format_iso_seconds((int64_t)tv.tv_sec, clock->text);
 		clock->sec = (long long)tv.tv_sec;
 	}
 	text_puts(&b, "ts=");

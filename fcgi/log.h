@@ -8,13 +8,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "validate.h"
+
 #define LOG_LINE_MAX 1024
 
 /* The date and time to the second of the last stamp, so that a worker
  * formats them once a second, not once a line. */
 typedef struct {
 	long long sec;
-	char text[sizeof("YYYY-MM-DDTHH:MM:SS")];
+	char text[VD_ISO_SECONDS_MAX];
 } log_clock;
 
 #define LOG_STAMP_MAX 64

@@ -199,14 +199,12 @@ render_double(double v, char *buf, size_t cap)
 	if (!isfinite(v))
 		return (size_t)snprintf(buf, cap, "null");
 	if ((d = render_shortest_fast(v, &k)) != 0) {
-		char rev[24];
-		size_t r = 0;
+		char *q = digits + sizeof(digits);
 
 		for (; d > 0; d /= 10)
-			rev[r++] = (char)('0' + d % 10);
-		while (r > 0)
-			digits[nd++] = rev[--r];
-		return render_layout(0, digits, nd, k + (int)nd - 1, buf, cap);
+			*--q = (char)('0' + d % 10);
+		nd = (size_t)(digits + sizeof(digits) - q);
+		return render_layout(0, q, nd, k + (int)nd - 1, buf, cap);
 	}
 	/* A normal double whose shortest form has at most 15 digits is that
 	 * form, zero-padded, at 15 (it lies within 2^-53 of it, far inside
@@ -232,20 +230,9 @@ render_double(double v, char *buf, size_t cap)
 void
 render_timestamp(long long unix_seconds, char out[sizeof("YYYY-MM-DDTHH:MM:SSZ")])
 {
-	char utc[VD_UTC_TEXT_MAX];
-
-	/* vd_format_utc's "YYYY-MM-DD HH:MM:SS.ffffff+00", for years 1 to
-	 * 9999, where every field has its place (and without gmtime's lock
-	 * and strftime's format, on every request). */
-	if (unix_seconds < INT64_C(-62135596800) || unix_seconds > INT64_C(253402300799)) {
-		memcpy(out, "1970-01-01T00:00:00Z", sizeof("YYYY-MM-DDTHH:MM:SSZ"));
-		return;
-	}
-	vd_format_utc((int64_t)unix_seconds * 1000000, utc);
-	memcpy(out, utc, 19);
-	out[10] = 'T';
-	out[19] = 'Z';
-	out[20] = '\0';
+	/* Without gmtime's lock and strftime's format, on every request. */
+	vd_format_iso_seconds((int64_t)unix_seconds, out);
+	memcpy(out + VD_ISO_SECONDS_MAX - 1, "Z", 2);
 }
 
 static json_object *

@@ -32,6 +32,10 @@ int vd_parse_datetime(const char *s, size_t n, int64_t *us);
  * "YYYY-MM-DD HH:MM:SS.ffffff+00" with " BC" for years before 1. */
 #define VD_UTC_TEXT_MAX 64
 void vd_format_utc(int64_t us, char out[VD_UTC_TEXT_MAX]);
+/* The second of a Unix time as "YYYY-MM-DDTHH:MM:SS", for years 1 to
+ * 9999 (where every field has its place); any other gives the epoch's. */
+#define VD_ISO_SECONDS_MAX sizeof("YYYY-MM-DDTHH:MM:SS")
+void vd_format_iso_seconds(int64_t unix_seconds, char out[VD_ISO_SECONDS_MAX]);
 
 /* Percent-decodes in[0..n) into out (at most cap bytes written).
  * Returns the full decoded length, which may exceed cap (then out holds
