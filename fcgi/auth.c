@@ -380,9 +380,7 @@ auth_jwt(auth_verifier *v, const char *tok, size_t len, long long now,
 		return ST_INVALID_TOKEN;
 	}
 	if (v->cache != NULL) {
-		if (v->sha256 == NULL)
-			SHA256((const unsigned char *)tok, len, digest);
-		else if (!EVP_Digest(tok, len, digest, NULL, v->sha256, NULL)) {
+		if (!EVP_Digest(tok, len, digest, NULL, v->sha256, NULL)) {
 			*reason = "SHA-256 failed";
 			return ST_INTERNAL_ERROR;
 		}

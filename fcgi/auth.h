@@ -84,8 +84,9 @@ typedef struct {
 	keys_set keys;
 	auth_policy policy;
 	cache_table *cache;	/* verified tokens, or NULL for none */
-	/* SHA-256 fetched once (each SHA256() call fetches it again, a
-	 * third of the cost of a cache hit), or NULL to use SHA256(). */
+	/* SHA-256, fetched once (each SHA256() call fetches it again, a
+	 * third of the cost of a cache hit): the cache's key; needed with
+	 * a cache. */
 	EVP_MD *sha256;
 } auth_verifier;
 

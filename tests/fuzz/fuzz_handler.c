@@ -91,6 +91,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    sizeof(err)) == 0);
 	app.auth.policy.leeway = 5;
 	FUZZ_CHECK((cache = cache_new(64, sizeof(auth_claims))) != NULL);
+	FUZZ_CHECK((app.auth.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) != NULL);
 	FUZZ_CHECK((app.db = db_new(NULL, 2, 3000, 0, err, sizeof(err))) != NULL);
 	snprintf(claims, sizeof(claims), "{\"azp\":\"%s\",\"exp\":%lld,\"iat\":%lld,"
 	    "\"iss\":\"%s\",\"nbf\":%lld,\"sid\":\"sess_fuzz\",\"sub\":\"" SUB "\"}",
