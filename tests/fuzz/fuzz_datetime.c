@@ -39,6 +39,24 @@ num(const char *s, size_t n, int *v)
 	return 1;
 }
 
+/* The date and time as seconds since the epoch, through glibc's timegm,
+ * in *t; 1 when they name a date that exists (timegm did not normalise
+ * them, as it does Feb 30 or day 0). */
+static int
+ref_timegm(int y, int mo, int d, int h, int mi, int s, int64_t *t)
+{
+	struct tm tm = { 0 };
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	*t = (int64_t)timegm(&tm);
+	return tm.tm_mon == mo - 1 && tm.tm_mday == d;
+}
+
 /* SPEC.md: YYYY-MM-DD(T|t| )HH:MM[:SS[.f{1,6}]] then Z, z, or a sign
  * ('+', '-', or a space for an unencoded '+') and HH:MM, HHMM or
  * HH:MM:SS; a date that exists, hour < 24, minute and second < 60. */
@@ -47,7 +65,6 @@ ref_parse(const char *s, size_t n, int64_t *us)
 {
 	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, os = 0, sign;
 	size_t i = 16, k = 0, rest;
-	struct tm tm = { 0 };
 
 	if (n < 17 || !num(s, 4, &y) || s[4] != '-' || !num(s + 5, 2, &mo) ||
 	    s[7] != '-' || !num(s + 8, 2, &d) || memchr("Tt ", s[10], 3) == NULL ||
@@ -84,15 +101,8 @@ ref_parse(const char *s, size_t n, int64_t *us)
 	if (y < 1 || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59 ||
 	    oh > 23 || om > 59 || os > 59)
 		return 0;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*us = (int64_t)timegm(&tm);
-	if (tm.tm_mon != mo - 1 || tm.tm_mday != d)
-		return 0;	/* normalised: no such date (Feb 30, day 0) */
+	if (!ref_timegm(y, mo, d, h, mi, sec, us))
+		return 0;
 	*us = (*us - sign * (oh * 3600 + om * 60 + os)) * 1000000 + frac;
 	return 1;
 }
@@ -101,22 +111,16 @@ ref_parse(const char *s, size_t n, int64_t *us)
 static void
 check_format(int64_t us, const char *text)
 {
-	struct tm tm = { 0 };
 	int y, mo, d, h, mi, s, f, n = 0;
+	int64_t t;
 
 	FUZZ_CHECK(sscanf(text, "%d-%2d-%2d %2d:%2d:%2d.%6d+00%n", &y, &mo, &d,
 	    &h, &mi, &s, &f, &n) == 7 && n > 0);
 	FUZZ_CHECK(strcmp(text + n, us < YEAR_1_US ? " BC" : "") == 0);
 	if (us < YEAR_1_US)
 		y = 1 - y;	/* 1 BC is year 0 */
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	FUZZ_CHECK((int64_t)timegm(&tm) * 1000000 + f == us);
-	FUZZ_CHECK(tm.tm_mon == mo - 1 && tm.tm_mday == d);	/* not normalised */
+	FUZZ_CHECK(ref_timegm(y, mo, d, h, mi, s, &t));	/* a date that exists */
+	FUZZ_CHECK(t * 1000000 + f == us);
 }
 
 /* The formatted instant, as a client would send it, parses back. */
