@@ -19,6 +19,7 @@ statement and answers, the ceiling any service has on this machine.
 """
 import argparse
 import json
+import math
 import os
 import re
 import shlex
@@ -234,54 +235,30 @@ def soak(mem, target, token, expected, total, tmp):
 
 
 class Floor:
-    """fcgi-floor's workers (spawn-fcgi) behind an nginx of their own,
-    configured as the stack's (conf/nginx.conf and the drop-in location),
-    on LISTEN; stopped by PID."""
+    """fcgi-floor's workers (spawn-fcgi) behind an nginx of their own
+    (stack.sh front: the stack's nginx.conf and drop-in location), on the
+    port after the stack's; stopped by PID (stack.sh down)."""
 
     def __init__(self, state, main_listen, workers, url):
         host, port = main_listen.rsplit(":", 1)
-        listen = "%s:%d" % (host, int(port) + 1)
-        self.main_listen = main_listen
+        self.main_listen, self.listen = main_listen, "%s:%d" % (host, int(port) + 1)
         self.dir = os.path.join(state, "floor")
-        os.makedirs(os.path.join(self.dir, "nginx-tmp"))
-        self.pids, self.listen = [], listen
-        sock = os.path.join(self.dir, "floor.sock")
+        os.makedirs(self.dir)
+        sock = os.path.join(self.dir, "runs-summary.sock")
         env = dict(os.environ, DATABASE_URL=url, FLOOR_USER=USER, FLOOR_FROM=FROM,
                    FLOOR_TO=TO)
         sh("spawn-fcgi", "-F", str(workers), "-s", sock, "-M", "0600",
-           "-P", os.path.join(self.dir, "pids"), "--", FLOOR, env=env)
-        self.pids = [int(p) for p in open(os.path.join(self.dir, "pids")).read().split()]
-        with open(os.path.join(ROOT, "conf", "runs-summary.nginx.conf")) as f:
-            loc = f.read().replace("unix:/run/runs-summary/runs-summary.sock", "unix:" + sock)
-        with open(os.path.join(self.dir, "runs-summary.nginx.conf"), "w") as f:
-            f.write(loc)
-        with open(os.path.join(ROOT, "conf", "nginx.conf")) as f:
-            conf = (f.read().replace("@PREFIX@", self.dir).replace("@LISTEN@", listen)
-                    .replace("@USER@", "%s %s" % (sh("id", "-un").strip(),
-                                                 sh("id", "-gn").strip())))
-        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
-            f.write(conf)
-        sh("cp", "/etc/nginx/fastcgi_params", self.dir)
-        self.nginx = subprocess.Popen(["nginx", "-p", self.dir, "-c",
-                                       os.path.join(self.dir, "nginx.conf")],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-        for _ in range(50):
-            if subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "2",
-                               "http://%s/" % listen]).returncode == 0:
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise SystemExit("bench: the floor's nginx did not answer on " + listen)
+           "-P", os.path.join(self.dir, "workers.pid"), "--", FLOOR, env=env)
+        with open(os.path.join(self.dir, "workers.pid")) as f:
+            self.pids = [int(p) for p in f.read().split()]
+        try:
+            sh(STACK, "front", self.dir, "--listen", self.listen, "--socket", sock)
+        except SystemExit:
+            self.stop()
+            raise
 
     def stop(self):
-        self.nginx.terminate()
-        self.nginx.wait(10)
-        for pid in self.pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        subprocess.run([STACK, "down", self.dir], check=False)
 
 
 def median_of(runs, key):
@@ -427,8 +404,8 @@ def report(rows, mem, a, seconds, repeat, took):
               "| runs | clients | service user | system |%s" % (
                   " floor user | system |" if a.floor else ""),
               "|---:|---:|---:|---:|%s" % ("---:|---:|" if a.floor else "")]
-    for r in (r for r in rows if r["svc_user_us"] == r["svc_user_us"]):
-        us = ["–" if v != v else "%.1f" % v for v in (
+    for r in (r for r in rows if not math.isnan(r["svc_user_us"])):
+        us = ["–" if math.isnan(v) else "%.1f" % v for v in (
             r["svc_user_us"], r["svc_sys_us"], r.get("floor_user_us", float("nan")),
             r.get("floor_sys_us", float("nan")))]
         lines.append("| %d | %d | %s | %s |%s" % (

@@ -2,6 +2,8 @@
 # The throwaway stack in one state directory DIR:
 #   stack.sh up DIR [--workers N] [--binary PATH] [--listen HOST:PORT] [--db-only]
 #                   [--pool supervisor|spawn-fcgi] [--pgbouncer]
+#   stack.sh front DIR --listen HOST:PORT --socket PATH
+#                              nginx alone, before another FastCGI socket
 #   stack.sh down DIR          stops everything it started, by PID
 #   stack.sh pg-stop DIR | pg-start DIR
 # After `up`, DIR/env holds shell assignments for what it started:
@@ -111,7 +113,7 @@ up() {
       *) rs_die "stack.sh up: unknown option $1" ;;
     esac
   done
-  mkdir -p "$dir/nginx-tmp"
+  mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   : > "$dir/env"
 
@@ -158,11 +160,7 @@ up() {
   fi
   [ "$web" -eq 1 ] || return 0
 
-  # nginx binds below; refuse a port someone else already answers on, or
-  # the tests would talk to that server instead.
-  if curl -s -o /dev/null --max-time 2 "http://$listen/"; then
-    rs_die "$listen is already in use: set another address"
-  fi
+  refuse_busy_port "$listen"
 
   # The worker pool: the program's own supervisor, or spawn-fcgi (whose
   # children's stderr would go to /dev/null, so each worker's log goes to
@@ -209,7 +207,22 @@ up() {
   echo "RS_SOCKET='$sock'" >> "$dir/env"
   echo "RS_WORKER_PIDS='$(tr '\n' ' ' < "$dir/workers.pid")'" >> "$dir/env"
 
-  # nginx with the drop-in location, pointed at this pool's socket.
+  nginx_start "$dir" "$listen" "$sock"
+}
+
+# nginx refuses to share: a port someone else already answers on would
+# have the tests talk to that server instead.
+refuse_busy_port() {
+  if curl -s -o /dev/null --max-time 2 "http://$1/"; then
+    rs_die "$1 is already in use: set another address"
+  fi
+}
+
+# nginx with the drop-in location, in front of the FastCGI socket SOCK, on
+# LISTEN; its files, pid and env lines in DIR.
+nginx_start() {
+  local dir=$1 listen=$2 sock=$3 i
+  mkdir -p "$dir/nginx-tmp"
   cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"
   sed "s|unix:/run/runs-summary/runs-summary.sock|unix:$sock|" \
     "$RS_ROOT/conf/runs-summary.nginx.conf" > "$dir/runs-summary.nginx.conf"
@@ -223,7 +236,6 @@ up() {
   echo $! > "$dir/nginx.master"
   echo "RS_NGINX_PID=$!" >> "$dir/env"
   echo "RS_BASE_URL='http://$listen'" >> "$dir/env"
-  local i
   for i in $(seq 1 50); do
     kill -0 "$(cat "$dir/nginx.master")" 2>/dev/null ||
       { cat "$dir/nginx-error.log" >&2; rs_die "nginx exited"; }
@@ -231,6 +243,25 @@ up() {
     sleep 0.1
   done
   rs_die "nginx did not answer on $listen within 5 s"
+}
+
+# nginx alone, in front of a FastCGI socket that something else serves
+# (the bench's floor responder).
+front() {
+  local dir=$1 listen=127.0.0.1:8080 sock=; shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --listen) listen=$2; shift 2 ;;
+      --socket) sock=$2; shift 2 ;;
+      *) rs_die "stack.sh front: unknown option $1" ;;
+    esac
+  done
+  [ -n "$sock" ] || rs_die "stack.sh front: --socket PATH is needed"
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  : >> "$dir/env"
+  refuse_busy_port "$listen"
+  nginx_start "$dir" "$listen" "$sock"
 }
 
 down() {
@@ -248,6 +279,8 @@ down() {
     for pid in $(cat "$dir/workers.pid"); do wait_gone "$pid"; done
     rm -f "$dir/workers.pid" "$dir/runs-summary.sock"
   fi
+  # Nothing more where only nginx ran (stack.sh front).
+  [ -s "$dir/pgbase" ] || [ -d "$dir/pg" ] || return 0
   local base=$dir
   [ -s "$dir/pgbase" ] && base=$(cat "$dir/pgbase")
   stop_pid_file "$base/pgrun/pgbouncer.pid"
@@ -277,8 +310,9 @@ wait_gone() {
 cmd=${1:-}; shift || true
 case $cmd in
   up) up "$@" ;;
+  front) front "$@" ;;
   down) down "$@" ;;
   pg-stop) pg_stop "$@" ;;
   pg-start) pg_start "$(cd "$1" && pwd)" ;;
-  *) rs_die "usage: stack.sh up|down|pg-stop|pg-start DIR" ;;
+  *) rs_die "usage: stack.sh up|front|down|pg-stop|pg-start DIR" ;;
 esac
