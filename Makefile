@@ -34,8 +34,8 @@ tests/tools/mint-token: tests/tools/mint-token.c
 	$(CC) $(CFLAGS) -o $@ $< -lcrypto
 
 # The least a responder must do, for scripts/bench --floor.
-tests/tools/fcgi-floor: tests/tools/fcgi-floor.c fcgi/summary_sql.h
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags libpq) -o $@ $< $(shell pkg-config --libs libpq)
+tests/tools/fcgi-floor: tests/tools/fcgi-floor.c fcgi/fastcgi.c $(HDRS)
+	$(CC) $(CFLAGS) -Ifcgi -o $@ $< fcgi/fastcgi.c $(shell pkg-config --libs libpq)
 
 # Token verification cold and warm (scripts/bench-auth runs it).
 tests/tools/auth-bench: tests/tools/auth-bench.c $(CORE_SRC) $(HDRS)

@@ -4,13 +4,15 @@
  *
  *   spawn-fcgi -F N -s SOCKET -- fcgi-floor     (the listening socket on fd 0)
  *
- * Per connection: read FastCGI records until the request's empty STDIN
- * record, take the workflow id from DOCUMENT_URI and the workspace from
- * HTTP_X_WORKSPACE_ID, run fcgi/summary.sql once (prepared, the caller
- * FLOOR_USER from the environment, FLOOR_FROM and FLOOR_TO as the
- * window), answer 200 with the row's total, or 500 when the statement did
- * not give one row; close. DATABASE_URL as for the program. No token
- * check, no validation, no log: not a service, only its lower bound. */
+ * Per connection, with the program's own FastCGI parser and framing
+ * (fcgi/fastcgi.c): read the request, take the workflow id from
+ * DOCUMENT_URI and the workspace from HTTP_X_WORKSPACE_ID, run
+ * fcgi/summary.sql once (prepared, the caller FLOOR_USER from the
+ * environment, FLOOR_FROM and FLOOR_TO as the window), answer 200 with
+ * the row's total, or 500 when the statement did not give one row; read
+ * what is left of the request, close. DATABASE_URL as for the program.
+ * No token check, no validation, no log: not a service, only its lower
+ * bound. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,110 +22,65 @@
 
 #include <libpq-fe.h>
 
-#include "../../fcgi/summary_sql.h"
+#include "fastcgi.h"
+#include "summary_sql.h"
 
-#define FLOOR_BUF 65536
+/* What a connection sent and the parser has not yet taken. */
+struct floor_in {
+	uint8_t buf[16384];
+	size_t off, len;
+};
 
-/* The value of param name, copied into out (cap bytes, nul-terminated),
- * or NULL. */
-static char *
-floor_param(const unsigned char *p, size_t len, const char *name, char *out,
-    size_t cap)
-{
-	size_t i = 0, nl, vl, want = strlen(name);
-
-	while (i < len) {
-		size_t *l[2] = { &nl, &vl };
-		int k;
-
-		for (k = 0; k < 2; k++) {
-			if (i >= len)
-				return NULL;
-			if (p[i] < 0x80)
-				*l[k] = p[i++];
-			else if (i + 4 <= len) {
-				*l[k] = ((size_t)(p[i] & 0x7f) << 24) | ((size_t)p[i + 1] << 16) |
-				    ((size_t)p[i + 2] << 8) | p[i + 3];
-				i += 4;
-			} else
-				return NULL;
-		}
-		if (nl > len - i || vl > len - i - nl)
-			return NULL;
-		if (nl == want && memcmp(p + i, name, nl) == 0) {
-			if (vl >= cap)
-				return NULL;
-			memcpy(out, p + i + nl, vl);
-			out[vl] = '\0';
-			return out;
-		}
-		i += nl + vl;
-	}
-	return NULL;
-}
-
-/* Reads one request; its params, concatenated, in params (*plen). */
+/* Feeds p what fd sends until a request is whole (request) or what was
+ * left of the one answered is read (!request), so that the close cannot
+ * turn into a reset; 0, or -1 when the connection ends or errs first. */
 static int
-floor_read(int fd, unsigned char *params, size_t *plen)
+floor_feed(int fd, fcgi_parser *p, struct floor_in *in, int request)
 {
-	static unsigned char buf[FLOOR_BUF];
-	size_t have = 0, at = 0;
-
-	*plen = 0;
 	for (;;) {
-		while (have - at >= 8) {
-			unsigned char *h = buf + at;
-			size_t clen = ((size_t)h[4] << 8) | h[5], rec = 8 + clen + h[6];
+		ssize_t n;
 
-			if (have - at < rec)
-				break;
-			if (h[1] == 4 && clen > 0) {
-				if (*plen + clen >= FLOOR_BUF)
-					return -1;
-				memcpy(params + *plen, h + 8, clen);
-				*plen += clen;
-			}
-			if (h[1] == 5 && clen == 0)
+		while (in->off < in->len) {
+			size_t used;
+			fcgi_event ev = fcgi_feed(p, in->buf + in->off, in->len - in->off, &used);
+
+			in->off += used;
+			if (ev == FCGI_EV_REQUEST && request)
 				return 0;
-			at += rec;
+			if (ev == FCGI_EV_ERROR || ev == FCGI_EV_REPLY)
+				return -1;
 		}
-		memmove(buf, buf + at, have - at);
-		have -= at;
-		at = 0;
-		if (have == sizeof(buf))
+		if (!request && fcgi_request_over(p))
+			return 0;
+		if ((n = read(fd, in->buf, sizeof(in->buf))) <= 0)
 			return -1;
-		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
-		if (n <= 0)
-			return -1;
-		have += (size_t)n;
+		in->off = 0;
+		in->len = (size_t)n;
 	}
 }
 
 static void
-floor_answer(int fd, const char *body)
+floor_answer(int fd, const fcgi_parser *p, const char *body)
 {
-	unsigned char out[1024];
-	int n = snprintf((char *)out + 8, sizeof(out) - 32,
+	char out[256];
+	uint8_t framed[FCGI_FRAMED_MAX(sizeof(out))];
+	int n = snprintf(out, sizeof(out),
 	    "Status: %s\r\nContent-Type: application/json\r\n\r\n%s",
 	    body ? "200 OK" : "500 Internal Server Error", body ? body : "{}");
-	static const unsigned char tail[] = {
-		1, 6, 0, 1, 0, 0, 0, 0,			/* empty STDOUT */
-		1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 /* END_REQUEST */
-	};
+	size_t len;
 
-	if (n < 0 || (size_t)n >= sizeof(out) - 32)
+	if (n < 0 || (size_t)n >= sizeof(out) ||
+	    (len = fcgi_frame_response(p, out, (size_t)n, framed, sizeof(framed))) == 0)
 		return;
-	memcpy(out, (unsigned char[]){ 1, 6, 0, 1, (unsigned char)(n >> 8),
-	    (unsigned char)n, 0, 0 }, 8);
-	memcpy(out + 8 + n, tail, sizeof(tail));
-	if (write(fd, out, 8 + (size_t)n + sizeof(tail)) < 0)
+	if (write(fd, framed, len) < 0)
 		return;
 }
 
 int
 main(void)
 {
-	static unsigned char params[FLOOR_BUF];
+	static fcgi_arena arena;
+	static struct floor_in in;
 	const char *user = getenv("FLOOR_USER"), *from = getenv("FLOOR_FROM"),
 	    *to = getenv("FLOOR_TO");
 	PGconn *pg = PQconnectdb(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "");
@@ -143,30 +100,31 @@ main(void)
 	PQclear(r);
 	for (;;) {
 		int fd = accept(0, NULL, NULL);
-		size_t plen;
-		char ws[64], uri[512], *wf, body[64];
-		const char *vals[6] = { NULL, NULL, user, from, to, NULL };
+		fcgi_parser p;
+		char wf[37] = "", body[64];
+		const char *uri, *at, *vals[6] = { wf, NULL, user, from, to, NULL };
 
 		if (fd < 0)
 			continue;
-		if (floor_read(fd, params, &plen) == 0) {
-			vals[1] = floor_param(params, plen, "HTTP_X_WORKSPACE_ID", ws,
-			    sizeof(ws));
-			wf = floor_param(params, plen, "DOCUMENT_URI", uri, sizeof(uri));
-			wf = wf ? strstr(wf, "/workflows/") : NULL;
-			if (wf != NULL && strlen(wf) > 11 + 36) {
-				wf[11 + 36] = '\0';
-				vals[0] = wf + 11;
-			}
+		fcgi_init(&p, &arena);
+		in.off = in.len = 0;
+		if (floor_feed(fd, &p, &in, 1) == 0) {
+			vals[1] = fcgi_param(&p, "HTTP_X_WORKSPACE_ID");
+			uri = fcgi_param(&p, "DOCUMENT_URI");
+			if (uri != NULL && (at = strstr(uri, "/workflows/")) != NULL &&
+			    strlen(at) > 11 + 36)
+				memcpy(wf, at + 11, 36);
 			r = PQexecPrepared(pg, "floor", 6, vals, NULL, NULL, 0);
 			if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 			    !PQgetisnull(r, 0, 3)) {
 				snprintf(body, sizeof(body), "{\"data\":{\"total_runs\":%s}}",
 				    PQgetvalue(r, 0, 3));
-				floor_answer(fd, body);
+				floor_answer(fd, &p, body);
 			} else
-				floor_answer(fd, NULL);
+				floor_answer(fd, &p, NULL);
 			PQclear(r);
+			fcgi_request_done(&p);
+			(void)floor_feed(fd, &p, &in, 0);	/* closed either way */
 		}
 		close(fd);
 	}
