@@ -31,6 +31,12 @@ def read_env(state_dir):
     return env
 
 
+def psql(url, sql):
+    """The output of one statement (or several) at url, stripped."""
+    return subprocess.run(["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def stack_up(state_dir, *args):
     """Starts the stack and makes sure it is stopped however this process
     ends: normally, on an exception, or by SIGTERM (a CI timeout)."""
@@ -64,9 +70,7 @@ class Stack:
         subprocess.run([STACK, "pg-start", self.dir], check=True)
 
     def sql(self, text):
-        out = subprocess.run(["psql", self.dburl, "-qAtX", "-v", "ON_ERROR_STOP=1",
-                              "-c", text], check=True, capture_output=True, text=True)
-        return out.stdout.strip()
+        return psql(self.dburl, text)
 
     def log_lines(self, pattern):
         """The lines of the pool's log (DIR/workers.log) that match."""

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (HeldQueries, Stack, Traffic, collect, eq, main_exit, mint, ok,  # noqa: E402
-                     run_tests, wait_until)
+                     psql, run_tests, wait_until)
 
 STATE, BINARY, LISTEN = sys.argv[1], sys.argv[2], sys.argv[3]
 os.environ.update({"DB_STATEMENT_TIMEOUT_MS": "800", "DB_CONNECT_TIMEOUT_SECONDS": "1"})
@@ -29,11 +29,6 @@ PATH = "/api/v1/workflows/%s/runs/summary" % WF
 TOKEN = mint(S.key, "--sub", "user_demo", "--ttl", "3600")
 WINDOWS = ["", "?from=2025-01-01T00:00:00Z", "?to=2026-06-30T23:59:59Z",
            "?from=2025-03-01T00:00:00Z&to=2025-09-01T00:00:00Z"]
-
-
-def psql(url, sql):
-    return subprocess.run(["psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                          check=True, capture_output=True, text=True).stdout.strip()
 
 
 def expected(query):

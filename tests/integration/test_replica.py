@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import fcgi_client as F  # noqa: E402
 from harness import (collect, eq, main_exit, mint, ok, read_env, run_tests,  # noqa: E402
-                     stack_up, wait_until)
+                     psql, stack_up, wait_until)
 
 STATE, BINARY = os.path.abspath(sys.argv[1]), sys.argv[2]
 stack_up(STATE, "--db-only")
@@ -85,10 +85,8 @@ def start_pool():
 
 make_standby()
 POOL = start_pool()
-PRIMARY_TOTAL = int(subprocess.run(
-    ["psql", ENV["DATABASE_URL"], "-qAtX", "-c",
-     "SELECT count(*) FROM workflow_runs WHERE workflow_id = '%s'" % WF],
-    check=True, capture_output=True, text=True).stdout)
+PRIMARY_TOTAL = int(psql(ENV["DATABASE_URL"],
+                         "SELECT count(*) FROM workflow_runs WHERE workflow_id = '%s'" % WF))
 
 
 def get(rid):
