@@ -16,10 +16,15 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 
 all: fcgi/runs-summary tests/tools/mint-token tests/tools/fcgi-floor
 
-fcgi/summary_sql.h: fcgi/summary.sql
-	{ printf '/* generated from summary.sql by make */\nstatic const char DB_SUMMARY_SQL[] =\n'; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
-	  printf ';\n'; } > $@.tmp && mv $@.tmp $@
+# Both statements, as scripts/lib/statement prints them, as C strings.
+fcgi/summary_sql.h: fcgi/summary.sql fcgi/summary-rollups.sql scripts/lib/statement
+	{ printf '/* generated from summary.sql and summary-rollups.sql by make */\n'; \
+	  for v in "DB_SUMMARY_SQL:" "DB_SUMMARY_ROLLUPS_SQL:--rollups"; do \
+	    printf 'static const char %s[] =\n' "$${v%%:*}"; \
+	    scripts/lib/statement $${v#*:} | \
+	      sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
+	    printf ';\n'; \
+	  done; } > $@.tmp && mv $@.tmp $@
 
 PROG_SRC = fcgi/main.c fcgi/loop.c fcgi/supervisor.c
 

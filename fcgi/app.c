@@ -40,6 +40,8 @@ app_wire(app_ctx *a)
 int
 app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 {
+	db_rollups rollups;
+
 	memset(a, 0, sizeof(*a));
 	a->overrides = overrides;
 	if (cfg_load(&a->cfg, overrides, err, errlen) != 0)
@@ -52,6 +54,16 @@ app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 		a->log_min_status = 500;
 	else {
 		snprintf(err, errlen, "LOG_LEVEL must be info, warn or error");
+		goto fail;
+	}
+	if (strcmp(a->cfg.rollups, "auto") == 0)
+		rollups = DB_ROLLUPS_AUTO;
+	else if (strcmp(a->cfg.rollups, "on") == 0)
+		rollups = DB_ROLLUPS_ON;
+	else if (strcmp(a->cfg.rollups, "off") == 0)
+		rollups = DB_ROLLUPS_OFF;
+	else {
+		snprintf(err, errlen, "DB_ROLLUPS must be auto, on or off");
 		goto fail;
 	}
 	if (app_load_keys(&a->cfg, &a->auth.keys, err, errlen) != 0)
@@ -72,6 +84,7 @@ app_init(app_ctx *a, const char *const *overrides, char *err, size_t errlen)
 	if (a->db == NULL)
 		goto fail;
 	db_set_max_age(a->db, (int)a->cfg.max_connection_age);
+	db_set_rollups(a->db, rollups);
 	return 0;
 fail:
 	app_free(a);

@@ -56,6 +56,10 @@ static const struct cfg_setting cfg_table[] = {
 	  "1: the database is reached through a transaction pooler such as "
 	  "PgBouncer: no named prepared statement, no startup options (put "
 	  "statement_timeout on the role)", 0, 0 },
+	{ "DB_ROLLUPS", CFG_TEXT, "auto", 0, 0, CFG_AT(rollups),
+	  "auto: sum from the rollups of scripts/rollups.sql where a new "
+	  "connection finds them; on: always (they must be there); off: "
+	  "always scan the runs", 0, 0 },
 	{ "TOKEN_CACHE_ENTRIES", CFG_LONG, "1024", 0, 65536, CFG_AT(token_cache_entries),
 	  "verified session tokens each worker keeps (0: verify every time)", 0, 0 },
 	{ "FCGI_LISTEN", CFG_TEXT, NULL, 0, 0, CFG_AT(listen),

@@ -27,6 +27,7 @@ typedef struct {
 	long request_timeout;		/* seconds */
 	long transaction_pooling;	/* 1: behind PgBouncer's transaction mode */
 	long max_connection_age;	/* seconds; 0: no limit */
+	const char *rollups;		/* auto, on or off */
 	long token_cache_entries;
 	const char *listen;		/* NULL: not a pool of our own */
 	long workers;			/* 0: two per CPU */

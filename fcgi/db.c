@@ -31,6 +31,8 @@ struct db_conn {
 	int pooled;		/* behind a transaction pooler */
 	long long max_age_ms;	/* 0: keep the connection while it works */
 	long long opened_ms;	/* when the connection was opened */
+	db_rollups rollups_mode;
+	int rollups;		/* the open connection's statement is on rollups */
 	PGconn *pg;
 	unsigned long served;	/* queries answered on this connection */
 	double last_ms;		/* how long the last exchange took */
@@ -125,6 +127,18 @@ db_set_max_age(db_conn *c, int seconds)
 }
 
 void
+db_set_rollups(db_conn *c, db_rollups mode)
+{
+	c->rollups_mode = mode;
+}
+
+int
+db_uses_rollups(const db_conn *c)
+{
+	return c->pg == NULL ? -1 : c->rollups;
+}
+
+void
 db_free(db_conn *c)
 {
 	if (c == NULL)
@@ -189,6 +203,16 @@ db_unavailable_state(const char *sqlstate)
 	    strncmp(sqlstate, "58", 2) == 0;
 }
 
+/* SQLSTATEs of a statement whose objects are not there: the rollups'
+ * schema, tables or type, uninstalled since the connection found them. */
+static int
+db_missing_state(const char *sqlstate)
+{
+	return sqlstate != NULL && (strcmp(sqlstate, "3F000") == 0 ||
+	    strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "42704") == 0 ||
+	    strcmp(sqlstate, "42883") == 0);
+}
+
 /* Collects the result of what was just sent. On any failure the
  * connection is dropped, the status says whether to answer 503 or 500,
  * and *lost tells a broken connection from a timeout or an SQL error. */
@@ -198,7 +222,7 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 {
 	PGresult *res = NULL;
 	const char *state;
-	int timed_out = 0;
+	int timed_out = 0, gone;
 	st_status st;
 
 	*lost = 0;
@@ -209,16 +233,29 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	}
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK;
-	st = timed_out || *lost || db_unavailable_state(state)
+	gone = c->rollups && c->rollups_mode == DB_ROLLUPS_AUTO && db_missing_state(state);
+	st = timed_out || *lost || gone || db_unavailable_state(state)
 	    ? ST_SERVICE_UNAVAILABLE : ST_INTERNAL_ERROR;
 	*reason = timed_out ? "query timed out"
 	    : *lost ? "database connection lost"
+	    : gone ? "rollups uninstalled"
 	    : state && strcmp(state, "57014") == 0 ? "statement timeout"
 	    : st == ST_SERVICE_UNAVAILABLE ? "database unavailable"
 	    : "statement failed (schema missing or out of date?)";
 	PQclear(res);
 	db_drop(c);
+	*lost |= gone;
 	return st;
+}
+
+/* Installed: scripts/rollups.sql creates both in one transaction. */
+#define DB_ROLLUPS_PROBE "SELECT to_regclass('runs_summary.buckets') IS NOT NULL " \
+	"AND to_regclass('runs_summary.backfill') IS NOT NULL"
+
+static const char *
+db_statement(const db_conn *c)
+{
+	return c->rollups ? DB_SUMMARY_ROLLUPS_SQL : DB_SUMMARY_SQL;
 }
 
 static st_status
@@ -235,9 +272,19 @@ db_connect(db_conn *c, long long deadline, const char **reason)
 		db_drop(c);
 		return ST_SERVICE_UNAVAILABLE;
 	}
+	c->rollups = c->rollups_mode == DB_ROLLUPS_ON;
+	if (c->rollups_mode == DB_ROLLUPS_AUTO) {
+		st = db_collect(c, PQsendQuery(c->pg, DB_ROLLUPS_PROBE), deadline,
+		    PGRES_TUPLES_OK, &res, reason, &lost);
+		if (st != ST_OK)
+			return st;
+		c->rollups = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		res = NULL;
+	}
 	if (c->pooled)
 		return ST_OK;
-	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, DB_SUMMARY_SQL, DB_NPARAMS, NULL),
+	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, db_statement(c), DB_NPARAMS, NULL),
 	    deadline, PGRES_COMMAND_OK, &res, reason, &lost);
 	PQclear(res);
 	return st;
@@ -345,7 +392,7 @@ db_try_summary(db_conn *c, void *arg, long long deadline, const char **reason,
 	int i;
 
 	st = db_collect(c, c->pooled ?
-	    PQsendQueryParams(c->pg, DB_SUMMARY_SQL, DB_NPARAMS, NULL, vals, NULL, NULL, 0) :
+	    PQsendQueryParams(c->pg, db_statement(c), DB_NPARAMS, NULL, vals, NULL, NULL, 0) :
 	    PQsendQueryPrepared(c->pg, DB_STMT, DB_NPARAMS, vals, NULL, NULL, 0),
 	    deadline, PGRES_TUPLES_OK, &res, reason, lost);
 	if (st != ST_OK)

@@ -47,6 +47,16 @@ db_conn *db_new(const char *conninfo, int connect_timeout_s,
  * request and opened again, so that libpq picks among DATABASE_URL's
  * hosts afresh: reads go back to a standby that has come back. */
 void db_set_max_age(db_conn *c, int seconds);
+
+/* Which statement sums the runs (DB_ROLLUPS): the plain scan, the one on
+ * the rollups of scripts/rollups.sql, or (auto, the default) the one on
+ * rollups when a new connection finds them installed. In auto, a
+ * statement that finds them gone gets one retry on a new connection. */
+typedef enum { DB_ROLLUPS_AUTO, DB_ROLLUPS_ON, DB_ROLLUPS_OFF } db_rollups;
+void db_set_rollups(db_conn *c, db_rollups mode);
+/* 1 when the open connection sums from rollups, 0 when it scans, -1
+ * when none is open; for the log. */
+int db_uses_rollups(const db_conn *c);
 void db_free(db_conn *c);
 
 /* ST_OK with *out filled; ST_INVALID_API_KEY for an unknown, revoked or

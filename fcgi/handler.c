@@ -57,6 +57,7 @@ handler_walk(app_ctx *app, long long now, handler_result *h, vd_query *q,
 	st = db_summary_run(app->db, &p, sum, &h->reason);
 	h->db_ms = db_last_ms(app->db);
 	h->db_lag_ms = sum->replay_lag_ms;
+	h->db_rollups = db_uses_rollups(app->db);
 	memcpy(h->caller.key_id, sum->key_id, sizeof(h->caller.key_id));
 	return st;
 }
@@ -74,6 +75,7 @@ handler_run(app_ctx *app, req_getter get, void *ctx, long long now,
 	memset(h, 0, sizeof(*h));
 	h->db_ms = -1;
 	h->db_lag_ms = -1;
+	h->db_rollups = -1;
 	req_read(get, ctx, &h->req);
 	head = h->req.method == REQ_HEAD;
 	id = h->req.request_id[0] ? h->req.request_id : fresh_id;

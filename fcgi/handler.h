@@ -20,6 +20,7 @@ typedef struct {
 	int health;		/* the request was /healthz */
 	double db_ms;		/* time spent on the database, or -1 */
 	int64_t db_lag_ms;	/* answered by a standby this far behind, or -1 */
+	int db_rollups;		/* summed from rollups 1, by a scan 0, or -1 */
 	render_meta meta;
 	render_out out;
 } handler_result;

@@ -146,6 +146,8 @@ loop_request_line(char *buf, size_t cap, int pid, log_clock *clock,
 			text_puts(&b, " db_lag_ms=");
 			text_put_int(&b, h->db_lag_ms);
 		}
+		if (h->db_rollups >= 0)
+			text_puts(&b, h->db_rollups ? " db_plan=rollups" : " db_plan=scan");
 	}
 	if (c->kind == AUTH_API_KEY) {
 		text_puts(&b, " caller=api_key");

@@ -37,8 +37,8 @@ SELECT CASE WHEN $6::text IS NULL THEN NULL
        w.id IS NOT NULL AS visible,
        s.total, s.pending, s.running, s.completed, s.failed, s.cancelled,
        s.paused,
-       extract(epoch FROM s.duration_sum)::numeric(1000, 100)
-         / nullif(s.durations, 0) AS average_seconds,
+       s.duration_seconds::numeric(1000, 100) / nullif(s.durations, 0)
+         AS average_seconds,
        CASE WHEN pg_is_in_recovery()
             THEN greatest(0, (extract(epoch FROM now() - pg_last_xact_replay_timestamp())
                               * 1000)::bigint)
@@ -57,6 +57,8 @@ LEFT JOIN workflows w
                               AND m.user_id = $3::text)
                ELSE key.denied IS NULL AND w.workspace_id = key.workspace_id
           END
+-- runs: the scan. With rollups installed, fcgi/summary-rollups.sql takes
+-- the place of the rest of this file (scripts/lib/statement).
 LEFT JOIN LATERAL (
     SELECT count(*) AS total,
            count(*) FILTER (WHERE r.status = 'pending') AS pending,
@@ -65,8 +67,8 @@ LEFT JOIN LATERAL (
            count(*) FILTER (WHERE r.status = 'failed') AS failed,
            count(*) FILTER (WHERE r.status = 'cancelled') AS cancelled,
            count(*) FILTER (WHERE r.status = 'paused') AS paused,
-           sum(r.completed_at - r.started_at)
-               FILTER (WHERE r.status = 'completed') AS duration_sum,
+           extract(epoch FROM sum(r.completed_at - r.started_at)
+                              FILTER (WHERE r.status = 'completed')) AS duration_seconds,
            count(r.completed_at - r.started_at)
                FILTER (WHERE r.status = 'completed') AS durations
     FROM workflow_runs r

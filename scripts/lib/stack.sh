@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The throwaway stack in one state directory DIR:
 #   stack.sh up DIR [--workers N] [--binary PATH] [--listen HOST:PORT] [--db-only]
-#                   [--pool supervisor|spawn-fcgi] [--pgbouncer]
+#                   [--pool supervisor|spawn-fcgi] [--pgbouncer] [--rollups]
 #   stack.sh front DIR --listen HOST:PORT --socket PATH
 #                              nginx alone, before another FastCGI socket
 #   stack.sh down DIR          stops everything it started, by PID
@@ -14,7 +14,8 @@
 # spawn-fcgi's workers. With --pgbouncer the workers reach the database
 # through PgBouncer in transaction pooling mode (2 server connections,
 # whatever the number of workers; DB_TRANSACTION_POOLING=1), and DIR/env
-# also holds RS_PGBOUNCER_URL.
+# also holds RS_PGBOUNCER_URL. --rollups installs scripts/rollups.sql
+# and backfills it before the workers start.
 # PostgreSQL listens on a unix socket in DIR only, nginx on 127.0.0.1.
 # The workers verify tokens with DIR/dev-key.pub, or with the file named
 # by RS_STACK_KEY_FILE (empty: no PEM); the rest of their settings come
@@ -101,11 +102,12 @@ pg_stop() {
 up() {
   local dir=$1; shift
   local workers=4 binary="$RS_ROOT/fcgi/runs-summary" listen=127.0.0.1:8080 web=1
-  local pool=supervisor bouncer=0
+  local pool=supervisor bouncer=0 rollups=0
   while [ $# -gt 0 ]; do
     case $1 in
       --db-only) web=0; shift ;;
       --pgbouncer) bouncer=1; shift ;;
+      --rollups) rollups=1; shift ;;
       --workers) workers=$2; shift 2 ;;
       --binary) binary=$2; shift 2 ;;
       --listen) listen=$2; shift 2 ;;
@@ -133,6 +135,10 @@ up() {
       -c "CREATE DATABASE runs_summary" >/dev/null
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/schema.sql" >/dev/null
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/seed-demo.sql" >/dev/null
+  if [ "$rollups" -eq 1 ]; then
+    psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/rollups.sql" >/dev/null
+    psql "$url" -q -v ON_ERROR_STOP=1 -c "CALL runs_summary.backfill()" >/dev/null
+  fi
   echo "DATABASE_URL='$url'" >> "$dir/env"
 
   # A demo API key for the demo workspace, new for every stack; only its

@@ -20,6 +20,7 @@ import uuid
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STACK = os.path.join(ROOT, "scripts", "lib", "stack.sh")
 MINT = os.path.join(ROOT, "tests", "tools", "mint-token")
+ROLLUPS = os.environ.get("RS_TEST_ROLLUPS") == "1"
 
 
 def read_env(state_dir):
@@ -47,13 +48,16 @@ def stack_up(state_dir, *args):
 
 class Stack:
     """The PostgreSQL + worker pool + nginx stack of scripts/lib/stack.sh;
-    the pool is spawn-fcgi's workers or the program's own supervisor."""
+    the pool is spawn-fcgi's workers or the program's own supervisor.
+    With RS_TEST_ROLLUPS=1 in the environment, the database has the
+    rollups of scripts/rollups.sql (ROLLUPS says so to the tests)."""
 
     def __init__(self, state_dir, binary, listen, pool="spawn-fcgi", workers=2,
                  pgbouncer=False):
         self.dir = state_dir
         stack_up(state_dir, "--binary", binary, "--listen", listen, "--workers", str(workers),
-                 "--pool", pool, *(["--pgbouncer"] if pgbouncer else []))
+                 "--pool", pool, *(["--pgbouncer"] if pgbouncer else []),
+                 *(["--rollups"] if ROLLUPS else []))
         self.env = read_env(state_dir)
         self.pool_pid = int(self.env["RS_POOL_PID"]) if "RS_POOL_PID" in self.env else None
         self.host, port = listen.split(":")

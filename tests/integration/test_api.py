@@ -18,8 +18,8 @@ import time
 from fractions import Fraction
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (Stack, collect, eq, main_exit, mint, mint_claims, new_id,  # noqa: E402
-                     ok, run_tests, ROOT)
+from harness import (ROLLUPS, Stack, collect, eq, main_exit, mint, mint_claims,  # noqa: E402
+                     new_id, ok, run_tests, ROOT)
 
 ISS = "https://clerk.example.test"
 AZP = "http://localhost:3000"
@@ -753,6 +753,11 @@ def test_smoke_script_fails_with_a_bad_token():
     out = subprocess.run([os.path.join(ROOT, "scripts/smoke.sh"), "http://" + LISTEN, "x.y.z",
                           WF], capture_output=True, text=True, timeout=60)
     ok(out.returncode != 0, "smoke.sh must fail with a bad token")
+
+
+def test_every_summary_was_summed_as_the_stack_was_set_up():
+    plans = {ln.split("db_plan=")[1].split()[0] for ln in S.log_lines(" status=200 .*db_plan=")}
+    eq(plans, {"rollups" if ROLLUPS else "scan"}, "db_plan of the summaries answered")
 
 
 # ---- last: with the workers gone -----------------------------------------

@@ -8,7 +8,8 @@
  * (fcgi/fastcgi.c): read the request, take the workflow id from
  * DOCUMENT_URI and the workspace from HTTP_X_WORKSPACE_ID, run
  * fcgi/summary.sql once (prepared, the caller FLOOR_USER from the
- * environment, FLOOR_FROM and FLOOR_TO as the window), answer 200 with
+ * environment, FLOOR_FROM and FLOOR_TO as the window; with FLOOR_ROLLUPS=1
+ * the statement on rollups, fcgi/summary-rollups.sql), answer 200 with
  * the row's total, or 500 when the statement did not give one row; read
  * what is left of the request, close. DATABASE_URL as for the program.
  * No token check, no validation, no log: not a service, only its lower
@@ -82,7 +83,7 @@ main(void)
 	static fcgi_arena arena;
 	static struct floor_in in;
 	const char *user = getenv("FLOOR_USER"), *from = getenv("FLOOR_FROM"),
-	    *to = getenv("FLOOR_TO");
+	    *to = getenv("FLOOR_TO"), *rollups = getenv("FLOOR_ROLLUPS");
 	PGconn *pg = PQconnectdb(getenv("DATABASE_URL") ? getenv("DATABASE_URL") : "");
 	PGresult *r;
 
@@ -92,7 +93,8 @@ main(void)
 		fprintf(stderr, "fcgi-floor: %s", PQerrorMessage(pg));
 		return 1;
 	}
-	r = PQprepare(pg, "floor", DB_SUMMARY_SQL, 6, NULL);
+	r = PQprepare(pg, "floor", rollups && strcmp(rollups, "1") == 0 ?
+	    DB_SUMMARY_ROLLUPS_SQL : DB_SUMMARY_SQL, 6, NULL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "fcgi-floor: %s", PQerrorMessage(pg));
 		return 1;

@@ -1,0 +1,246 @@
+-- Rollups: per-workflow counts of runs by hour and by day (UTC), kept
+-- current by the database itself, so that a summary over a long window
+-- reads a few hundred bucket rows instead of every run in it
+-- (fcgi/summary-rollups.sql). Everything lives in the schema
+-- runs_summary; the program uses it once it is there (DB_ROLLUPS).
+--
+--   install:    psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f scripts/rollups.sql
+--   backfill:   psql "$DATABASE_URL" -c 'CALL runs_summary.backfill()'
+--   uninstall:  psql "$DATABASE_URL" -c 'DROP SCHEMA runs_summary CASCADE'
+-- (scripts/rollups wraps the three.)
+--
+-- Install is one short transaction: it waits for the writes in flight on
+-- workflow_runs, puts the triggers on, and marks every existing workflow
+-- as not yet backfilled. From then on every write is counted, and each
+-- workflow's existing runs are added by the backfill, in batches of days.
+-- Until a workflow's backfill has finished, its summaries use the plain
+-- scan, so an answer is never partial. Running this file again on an
+-- installed database only replaces the functions.
+--
+-- Why it is exact: a bucket holds, per status, the number of runs, and
+-- for completed runs with both timestamps the number of durations and
+-- their sum in integer microseconds (numeric: no sum can overflow). The
+-- summary adds whole buckets inside [from, to] to the raw runs of the
+-- partial hours at either edge.
+--
+-- Hot buckets: the runs being created now all land in the same hour and
+-- day rows, and an UPDATE of a row holds its lock until commit. Each
+-- transaction therefore writes its deltas to one of runs_summary.stripes()
+-- copies of a bucket, chosen by its transaction id, so that concurrent
+-- writers seldom wait on each other; the summary adds the copies up.
+BEGIN;
+
+-- Holds writers off (they queue, they do not fail) while the triggers go
+-- on and the existing workflows are marked, so no write falls between.
+LOCK TABLE workflow_runs IN SHARE ROW EXCLUSIVE MODE;
+
+CREATE SCHEMA IF NOT EXISTS runs_summary;
+
+DO $install$
+BEGIN
+    IF to_regclass('runs_summary.buckets') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    CREATE TABLE runs_summary.buckets (
+        workflow_id uuid        NOT NULL,
+        hours       smallint    NOT NULL CHECK (hours IN (1, 24)),
+        bucket      timestamptz NOT NULL,   -- start of the hour or UTC day
+        stripe      smallint    NOT NULL,
+        total       bigint      NOT NULL,
+        pending     bigint      NOT NULL,
+        running     bigint      NOT NULL,
+        completed   bigint      NOT NULL,
+        failed      bigint      NOT NULL,
+        cancelled   bigint      NOT NULL,
+        paused      bigint      NOT NULL,
+        durations   bigint      NOT NULL,   -- completed runs with both timestamps
+        duration_us numeric     NOT NULL,   -- the sum of their durations
+        PRIMARY KEY (workflow_id, hours, bucket, stripe)
+    );
+    -- Workflows whose runs before done_before are in the buckets and whose
+    -- later runs are not yet; a workflow without a row here is complete.
+    CREATE TABLE runs_summary.backfill (
+        workflow_id uuid        PRIMARY KEY,
+        done_before timestamptz NOT NULL
+    );
+    CREATE TYPE runs_summary.delta AS (
+        workflow_id  uuid,
+        status       text,
+        created_at   timestamptz,
+        started_at   timestamptz,
+        completed_at timestamptz,
+        sign         integer
+    );
+    INSERT INTO runs_summary.backfill (workflow_id, done_before)
+    SELECT id, '-infinity' FROM workflows;
+END
+$install$;
+
+CREATE OR REPLACE FUNCTION runs_summary.stripes() RETURNS integer
+LANGUAGE sql IMMUTABLE AS 'SELECT 8';
+
+-- The advisory lock that orders a backfill batch of one workflow against
+-- the writes to it: the batch holds it exclusively, writers share it.
+CREATE OR REPLACE FUNCTION runs_summary.lock_key(workflow_id uuid) RETURNS integer
+LANGUAGE sql IMMUTABLE AS 'SELECT hashtext(workflow_id::text)';
+
+-- Adds rows (sign 1) or takes them away (sign -1). A run counts in the
+-- buckets once its workflow's backfill has passed its created_at; a run
+-- created at +infinity never does (the summary reads it raw).
+CREATE OR REPLACE FUNCTION runs_summary.apply(d runs_summary.delta[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Waits for a backfill batch in progress on these workflows; the
+    -- next statement's snapshot then sees where it got to.
+    PERFORM pg_advisory_xact_lock_shared(7277, runs_summary.lock_key(f.workflow_id))
+    FROM runs_summary.backfill f
+    WHERE f.workflow_id IN (SELECT x.workflow_id FROM unnest(d) x);
+
+    -- Sorted, so that two statements lock the rows they share in the
+    -- same order; a bucket whose deltas cancel out is not touched.
+    INSERT INTO runs_summary.buckets AS b
+    SELECT t.*
+    FROM (SELECT x.workflow_id, g.hours, g.bucket,
+                 (pg_current_xact_id()::text::bigint % runs_summary.stripes())::smallint,
+                 sum(x.sign),
+                 sum(CASE WHEN x.status = 'pending' THEN x.sign ELSE 0 END),
+                 sum(CASE WHEN x.status = 'running' THEN x.sign ELSE 0 END),
+                 sum(CASE WHEN x.status = 'completed' THEN x.sign ELSE 0 END),
+                 sum(CASE WHEN x.status = 'failed' THEN x.sign ELSE 0 END),
+                 sum(CASE WHEN x.status = 'cancelled' THEN x.sign ELSE 0 END),
+                 sum(CASE WHEN x.status = 'paused' THEN x.sign ELSE 0 END),
+                 sum(CASE WHEN x.status = 'completed' AND x.started_at IS NOT NULL
+                           AND x.completed_at IS NOT NULL THEN x.sign ELSE 0 END),
+                 coalesce(sum(round(x.sign * extract(epoch FROM x.completed_at - x.started_at)
+                                    * 1000000))
+                              FILTER (WHERE x.status = 'completed'), 0)
+          FROM unnest(d) x
+          LEFT JOIN runs_summary.backfill f ON f.workflow_id = x.workflow_id
+          CROSS JOIN LATERAL (VALUES (1::smallint, date_trunc('hour', x.created_at, 'UTC')),
+                                     (24::smallint, date_trunc('day', x.created_at, 'UTC')))
+                AS g (hours, bucket)
+          WHERE x.created_at < coalesce(f.done_before, 'infinity')
+          GROUP BY 1, 2, 3) AS t (workflow_id, hours, bucket, stripe, total, pending, running,
+                                  completed, failed, cancelled, paused, durations, duration_us)
+    WHERE (t.total, t.pending, t.running, t.completed, t.failed, t.cancelled, t.paused,
+           t.durations, t.duration_us) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0)
+    ORDER BY 1, 2, 3
+    ON CONFLICT (workflow_id, hours, bucket, stripe) DO UPDATE SET
+        total       = b.total + excluded.total,
+        pending     = b.pending + excluded.pending,
+        running     = b.running + excluded.running,
+        completed   = b.completed + excluded.completed,
+        failed      = b.failed + excluded.failed,
+        cancelled   = b.cancelled + excluded.cancelled,
+        paused      = b.paused + excluded.paused,
+        durations   = b.durations + excluded.durations,
+        duration_us = b.duration_us + excluded.duration_us;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_summary.on_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM runs_summary.apply(array(
+        SELECT (n.workflow_id, n.status, n.created_at, n.started_at, n.completed_at, 1)
+               ::runs_summary.delta
+        FROM new_rows n));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_summary.on_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM runs_summary.apply(array(
+        SELECT (o.workflow_id, o.status, o.created_at, o.started_at, o.completed_at, -1)
+               ::runs_summary.delta
+        FROM old_rows o
+        UNION ALL
+        SELECT (n.workflow_id, n.status, n.created_at, n.started_at, n.completed_at, 1)
+               ::runs_summary.delta
+        FROM new_rows n));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_summary.on_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM runs_summary.apply(array(
+        SELECT (o.workflow_id, o.status, o.created_at, o.started_at, o.completed_at, -1)
+               ::runs_summary.delta
+        FROM old_rows o));
+    RETURN NULL;
+END
+$$;
+
+-- An empty table is a complete one.
+CREATE OR REPLACE FUNCTION runs_summary.on_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE runs_summary.buckets, runs_summary.backfill;
+    RETURN NULL;
+END
+$$;
+
+-- Statement triggers: a statement that writes many runs costs one
+-- upsert per bucket it touches, not one per run.
+CREATE OR REPLACE TRIGGER runs_summary_insert AFTER INSERT ON workflow_runs
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_insert();
+CREATE OR REPLACE TRIGGER runs_summary_update AFTER UPDATE ON workflow_runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_update();
+CREATE OR REPLACE TRIGGER runs_summary_delete AFTER DELETE ON workflow_runs
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_delete();
+CREATE OR REPLACE TRIGGER runs_summary_truncate AFTER TRUNCATE ON workflow_runs
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_truncate();
+
+-- Adds each workflow's existing runs to the buckets, a batch at a time:
+-- a batch covers whole UTC days from where the last one stopped, at
+-- least batch_runs runs, and commits. Writers to that workflow wait for
+-- the batch in progress only. Safe to stop and call again.
+CREATE OR REPLACE PROCEDURE runs_summary.backfill(batch_runs integer DEFAULT 20000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    wf   uuid;
+    lo   timestamptz;
+    hi   timestamptz;
+BEGIN
+    LOOP
+        wf := (SELECT workflow_id FROM runs_summary.backfill ORDER BY workflow_id LIMIT 1);
+        EXIT WHEN wf IS NULL;
+        PERFORM pg_advisory_xact_lock(7277, runs_summary.lock_key(wf));
+        lo := (SELECT done_before FROM runs_summary.backfill WHERE workflow_id = wf);
+        IF lo IS NOT NULL THEN
+            -- Through the end of the day of the batch_runs-th run from lo.
+            hi := (SELECT date_trunc('day', r.created_at, 'UTC') + interval '24 hours'
+                   FROM workflow_runs r
+                   WHERE r.workflow_id = wf AND r.created_at >= lo
+                   ORDER BY r.created_at OFFSET batch_runs LIMIT 1);
+            IF hi = '-infinity' THEN
+                -- more runs at -infinity than a batch: take them all
+                hi := (SELECT date_trunc('day', min(r.created_at), 'UTC')
+                       FROM workflow_runs r
+                       WHERE r.workflow_id = wf AND r.created_at > '-infinity');
+            END IF;
+            hi := coalesce(hi, 'infinity');
+            IF hi = 'infinity' THEN
+                DELETE FROM runs_summary.backfill WHERE workflow_id = wf;
+            ELSE
+                UPDATE runs_summary.backfill SET done_before = hi WHERE workflow_id = wf;
+            END IF;
+            PERFORM runs_summary.apply(array(
+                SELECT (r.workflow_id, r.status, r.created_at, r.started_at, r.completed_at, 1)
+                       ::runs_summary.delta
+                FROM workflow_runs r
+                WHERE r.workflow_id = wf AND r.created_at >= lo AND r.created_at < hi));
+        END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+COMMIT;
