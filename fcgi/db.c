@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "log.h"
 #include "summary_sql.h"
 
 #define DB_STMT "runs_summary"
@@ -248,9 +249,16 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	return st;
 }
 
-/* Installed: scripts/rollups.sql creates both in one transaction. */
-#define DB_ROLLUPS_PROBE "SELECT to_regclass('runs_summary.buckets') IS NOT NULL " \
-	"AND to_regclass('runs_summary.backfill') IS NOT NULL"
+/* Installed (scripts/rollups.sql creates both in one transaction) and
+ * readable by this role; otherwise the statement on rollups would fail. */
+#define DB_ROLLUPS_PROBE \
+	"SELECT CASE WHEN to_regnamespace('runs_summary') IS NULL THEN 'absent' " \
+	"WHEN NOT has_schema_privilege('runs_summary', 'USAGE') THEN 'unreadable' " \
+	"WHEN to_regclass('runs_summary.buckets') IS NULL " \
+	"OR to_regclass('runs_summary.backfill') IS NULL THEN 'absent' " \
+	"WHEN has_table_privilege('runs_summary.buckets', 'SELECT') " \
+	"AND has_table_privilege('runs_summary.backfill', 'SELECT') THEN 'usable' " \
+	"ELSE 'unreadable' END"
 
 static const char *
 db_statement(const db_conn *c)
@@ -278,7 +286,10 @@ db_connect(db_conn *c, long long deadline, const char **reason)
 		    PGRES_TUPLES_OK, &res, reason, &lost);
 		if (st != ST_OK)
 			return st;
-		c->rollups = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		c->rollups = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "usable") == 0;
+		if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "unreadable") == 0)
+			log_line("event=rollups_unreadable reason=\"installed, but this role may "
+			    "not read schema runs_summary: summaries scan\"");
 		PQclear(res);
 		res = NULL;
 	}

@@ -7,7 +7,11 @@
 --   install:    psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f scripts/rollups.sql
 --   backfill:   psql "$DATABASE_URL" -c 'CALL runs_summary.backfill()'
 --   uninstall:  psql "$DATABASE_URL" -c 'DROP SCHEMA runs_summary CASCADE'
--- (scripts/rollups wraps the three.)
+-- (scripts/rollups wraps the three.) The role the program connects as
+-- needs, if it is not the one that installs:
+--   GRANT USAGE ON SCHEMA runs_summary TO runs_summary;
+--   GRANT SELECT ON runs_summary.buckets, runs_summary.backfill TO runs_summary;
+-- Until it has them, the program scans.
 --
 -- Install is one short transaction: it waits for the writes in flight on
 -- workflow_runs, puts the triggers on, and marks every existing workflow
@@ -84,47 +88,14 @@ LANGUAGE sql IMMUTABLE AS 'SELECT 8';
 CREATE OR REPLACE FUNCTION runs_summary.lock_key(workflow_id uuid) RETURNS integer
 LANGUAGE sql IMMUTABLE AS 'SELECT hashtext(workflow_id::text)';
 
--- Adds rows (sign 1) or takes them away (sign -1). A run counts in the
--- buckets once its workflow's backfill has passed its created_at; a run
--- created at +infinity never does (the summary reads it raw).
-CREATE OR REPLACE FUNCTION runs_summary.apply(d runs_summary.delta[]) RETURNS void
+-- Adds bucket rows to the buckets, key by key. Sorted, so that two
+-- statements lock the rows they share in the same order.
+-- (plpgsql, not sql, for its cached plan.)
+CREATE OR REPLACE FUNCTION runs_summary.add(rows runs_summary.buckets[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- Waits for a backfill batch in progress on these workflows; the
-    -- next statement's snapshot then sees where it got to.
-    PERFORM pg_advisory_xact_lock_shared(7277, runs_summary.lock_key(f.workflow_id))
-    FROM runs_summary.backfill f
-    WHERE f.workflow_id IN (SELECT x.workflow_id FROM unnest(d) x);
-
-    -- Sorted, so that two statements lock the rows they share in the
-    -- same order; a bucket whose deltas cancel out is not touched.
     INSERT INTO runs_summary.buckets AS b
-    SELECT t.*
-    FROM (SELECT x.workflow_id, g.hours, g.bucket,
-                 (pg_current_xact_id()::text::bigint % runs_summary.stripes())::smallint,
-                 sum(x.sign),
-                 sum(CASE WHEN x.status = 'pending' THEN x.sign ELSE 0 END),
-                 sum(CASE WHEN x.status = 'running' THEN x.sign ELSE 0 END),
-                 sum(CASE WHEN x.status = 'completed' THEN x.sign ELSE 0 END),
-                 sum(CASE WHEN x.status = 'failed' THEN x.sign ELSE 0 END),
-                 sum(CASE WHEN x.status = 'cancelled' THEN x.sign ELSE 0 END),
-                 sum(CASE WHEN x.status = 'paused' THEN x.sign ELSE 0 END),
-                 sum(CASE WHEN x.status = 'completed' AND x.started_at IS NOT NULL
-                           AND x.completed_at IS NOT NULL THEN x.sign ELSE 0 END),
-                 coalesce(sum(round(x.sign * extract(epoch FROM x.completed_at - x.started_at)
-                                    * 1000000))
-                              FILTER (WHERE x.status = 'completed'), 0)
-          FROM unnest(d) x
-          LEFT JOIN runs_summary.backfill f ON f.workflow_id = x.workflow_id
-          CROSS JOIN LATERAL (VALUES (1::smallint, date_trunc('hour', x.created_at, 'UTC')),
-                                     (24::smallint, date_trunc('day', x.created_at, 'UTC')))
-                AS g (hours, bucket)
-          WHERE x.created_at < coalesce(f.done_before, 'infinity')
-          GROUP BY 1, 2, 3) AS t (workflow_id, hours, bucket, stripe, total, pending, running,
-                                  completed, failed, cancelled, paused, durations, duration_us)
-    WHERE (t.total, t.pending, t.running, t.completed, t.failed, t.cancelled, t.paused,
-           t.durations, t.duration_us) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0)
-    ORDER BY 1, 2, 3
+    SELECT * FROM unnest(rows) ORDER BY 1, 2, 3, 4
     ON CONFLICT (workflow_id, hours, bucket, stripe) DO UPDATE SET
         total       = b.total + excluded.total,
         pending     = b.pending + excluded.pending,
@@ -138,8 +109,53 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_summary.on_insert() RETURNS trigger
+-- Adds rows (sign 1) or takes them away (sign -1). A run counts in the
+-- buckets once its workflow's backfill has passed its created_at; a run
+-- created at +infinity never does (the summary reads it raw).
+CREATE OR REPLACE FUNCTION runs_summary.apply(d runs_summary.delta[]) RETURNS void
 LANGUAGE plpgsql AS $$
+BEGIN
+    -- Waits for a backfill batch in progress on these workflows; the
+    -- next statement's snapshot then sees where it got to.
+    PERFORM pg_advisory_xact_lock_shared(7277, runs_summary.lock_key(f.workflow_id))
+    FROM runs_summary.backfill f
+    WHERE f.workflow_id IN (SELECT x.workflow_id FROM unnest(d) x);
+
+    PERFORM runs_summary.add(array(
+        SELECT (t.workflow_id, t.hours, t.bucket, t.stripe, t.total, t.pending, t.running,
+                t.completed, t.failed, t.cancelled, t.paused, t.durations, t.duration_us)
+               ::runs_summary.buckets
+        FROM (SELECT x.workflow_id, g.hours, g.bucket,
+                     (pg_current_xact_id()::text::bigint % runs_summary.stripes())::smallint,
+                     sum(x.sign),
+                     sum(CASE WHEN x.status = 'pending' THEN x.sign ELSE 0 END),
+                     sum(CASE WHEN x.status = 'running' THEN x.sign ELSE 0 END),
+                     sum(CASE WHEN x.status = 'completed' THEN x.sign ELSE 0 END),
+                     sum(CASE WHEN x.status = 'failed' THEN x.sign ELSE 0 END),
+                     sum(CASE WHEN x.status = 'cancelled' THEN x.sign ELSE 0 END),
+                     sum(CASE WHEN x.status = 'paused' THEN x.sign ELSE 0 END),
+                     sum(CASE WHEN x.status = 'completed' AND x.started_at IS NOT NULL
+                               AND x.completed_at IS NOT NULL THEN x.sign ELSE 0 END),
+                     coalesce(sum(round(x.sign * extract(epoch FROM x.completed_at - x.started_at)
+                                        * 1000000))
+                                  FILTER (WHERE x.status = 'completed'), 0)
+              FROM unnest(d) x
+              LEFT JOIN runs_summary.backfill f ON f.workflow_id = x.workflow_id
+              CROSS JOIN LATERAL (VALUES (1::smallint, date_trunc('hour', x.created_at, 'UTC')),
+                                         (24::smallint, date_trunc('day', x.created_at, 'UTC')))
+                    AS g (hours, bucket)
+              WHERE x.created_at < coalesce(f.done_before, 'infinity')
+              GROUP BY 1, 2, 3) AS t (workflow_id, hours, bucket, stripe, total, pending,
+                                      running, completed, failed, cancelled, paused,
+                                      durations, duration_us)
+        -- a bucket whose deltas cancel out is not touched
+        WHERE (t.total, t.pending, t.running, t.completed, t.failed, t.cancelled, t.paused,
+               t.durations, t.duration_us) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION runs_summary.on_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM runs_summary.apply(array(
         SELECT (n.workflow_id, n.status, n.created_at, n.started_at, n.completed_at, 1)
@@ -150,7 +166,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION runs_summary.on_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM runs_summary.apply(array(
         SELECT (o.workflow_id, o.status, o.created_at, o.started_at, o.completed_at, -1)
@@ -165,7 +181,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION runs_summary.on_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM runs_summary.apply(array(
         SELECT (o.workflow_id, o.status, o.created_at, o.started_at, o.completed_at, -1)
@@ -177,7 +193,7 @@ $$;
 
 -- An empty table is a complete one.
 CREATE OR REPLACE FUNCTION runs_summary.on_truncate() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     TRUNCATE runs_summary.buckets, runs_summary.backfill;
     RETURN NULL;
@@ -185,7 +201,9 @@ END
 $$;
 
 -- Statement triggers: a statement that writes many runs costs one
--- upsert per bucket it touches, not one per run.
+-- upsert per bucket it touches, not one per run. They run as the owner
+-- of this schema (SECURITY DEFINER, with a search_path of the catalog
+-- only), so whoever may write workflow_runs needs no grant here.
 CREATE OR REPLACE TRIGGER runs_summary_insert AFTER INSERT ON workflow_runs
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_insert();
@@ -240,6 +258,37 @@ BEGIN
         END IF;
         COMMIT;
     END LOOP;
+END
+$$;
+
+-- Folds the stripes of every bucket that takes no more new runs (hours
+-- before the current one, days before today, UTC) into stripe 0, and
+-- drops buckets left empty by deletes and moves, so that a summary reads
+-- one row per bucket. Safe at any time, writers and all; run it from cron
+-- (hourly is plenty). A run written later into an old bucket opens a
+-- stripe there again, for the next compact.
+CREATE OR REPLACE PROCEDURE runs_summary.compact()
+LANGUAGE plpgsql AS $$
+DECLARE
+    folded runs_summary.buckets[];
+BEGIN
+    WITH moved AS (
+        DELETE FROM runs_summary.buckets
+        WHERE stripe <> 0
+          AND bucket < date_trunc(CASE hours WHEN 1 THEN 'hour' ELSE 'day' END, now(), 'UTC')
+        RETURNING *)
+    SELECT array_agg((workflow_id, hours, bucket, 0, total, pending, running, completed,
+                      failed, cancelled, paused, durations, duration_us)::runs_summary.buckets)
+    INTO folded
+    FROM (SELECT workflow_id, hours, bucket, sum(total) AS total, sum(pending) AS pending,
+                 sum(running) AS running, sum(completed) AS completed, sum(failed) AS failed,
+                 sum(cancelled) AS cancelled, sum(paused) AS paused,
+                 sum(durations) AS durations, sum(duration_us) AS duration_us
+          FROM moved GROUP BY 1, 2, 3) g;
+    PERFORM runs_summary.add(coalesce(folded, '{}'));
+    DELETE FROM runs_summary.buckets
+    WHERE (total, pending, running, completed, failed, cancelled, paused, durations,
+           duration_us) = (0, 0, 0, 0, 0, 0, 0, 0, 0);
 END
 $$;
 

@@ -11,11 +11,16 @@ ratio is taken within one run.
 
 usage: bench.py --state DIR --listen HOST:PORT [--quick] [--sizes 1000,...]
                 [--clients 4,...] [--seconds S] [--repeat R] [--workers N]
-                [--out DIR] [--floor]
+                [--out DIR] [--floor] [--rollups]
 
 --floor also measures, in the same runs, tests/tools/fcgi-floor behind an
 nginx of its own: a responder that only reads the request, runs the same
 statement and answers, the ceiling any service has on this machine.
+
+--rollups then installs scripts/rollups.sql, backfills it (timed), has
+the pool reload so that its connections find them, and measures every
+row again: pgbench on the statement on rollups, and the service, whose
+answers are still checked against the plain statement's.
 """
 import argparse
 import json
@@ -33,7 +38,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STACK = os.path.join(ROOT, "scripts", "lib", "stack.sh")
 MINT = os.path.join(ROOT, "tests", "tools", "mint-token")
-SQL = os.path.join(ROOT, "fcgi", "summary.sql")
+STATEMENT = os.path.join(ROOT, "scripts", "lib", "statement")
 FLOOR = os.path.join(ROOT, "tests", "tools", "fcgi-floor")
 
 WS = "b0000000-0000-4000-8000-000000000001"
@@ -81,26 +86,31 @@ def generate(url, sizes):
     psql(url, "VACUUM ANALYZE")
 
 
-def pgbench_script(path):
-    """summary.sql with pgbench variables for the statement's parameters;
-    the absent one (the API key's hash, for a JWT caller) is a literal
-    NULL, since pgbench cannot bind NULL."""
-    text = open(SQL).read()
+def statement(rollups=False):
+    return sh(STATEMENT, *(["--rollups"] if rollups else []))
+
+
+def pgbench_script(path, rollups=False):
+    """The statement with pgbench variables for its parameters; the absent
+    one (the API key's hash, for a JWT caller) is a literal NULL, since
+    pgbench cannot bind NULL."""
+    text = statement(rollups)
     text = re.sub(r"--[^\n]*", "", text)
     for n, var, typ in ((1, ":wf", "uuid"), (2, ":ws", "uuid"), (3, ":uid", "text"),
                         (4, ":from", "timestamptz"), (5, ":to", "timestamptz"),
                         (6, "NULL", "text")):
         text = text.replace("$%d::%s" % (n, typ), "%s::%s" % (var, typ))
     if "$" in text:
-        raise SystemExit("bench: summary.sql has a parameter this script does not bind")
+        raise SystemExit("bench: the statement has a parameter this script does not bind")
     with open(path, "w") as f:
         f.write(" ".join(text.split()) + "\n")
 
 
 def expected_data(url, wf):
-    """The data object, as the service must write it, from the statement."""
+    """The data object, as the service must write it, from the plain
+    statement."""
     row = psql(url, "PREPARE s(uuid, uuid, text, timestamptz, timestamptz, text) AS "
-               + open(SQL).read() + ";\n" +
+               + statement() + ";\n" +
                f"EXECUTE s('{wf}', '{WS}', '{USER}', '{FROM}', '{TO}', NULL)").split("|")
     total, pending, running, completed, failed, cancelled, paused = map(int, row[3:10])
     terminal = completed + failed + cancelled
@@ -280,6 +290,8 @@ def main():
                     help="the workers reach the database through PgBouncer (transaction mode)")
     ap.add_argument("--floor", action="store_true",
                     help="also measure tests/tools/fcgi-floor, the least a responder does")
+    ap.add_argument("--rollups", action="store_true",
+                    help="then measure again with the rollups of scripts/rollups.sql")
     ap.add_argument("--soak", type=int, default=0,
                     help="then serve this many requests in all, printing worker RSS")
     a = ap.parse_args()
@@ -331,11 +343,52 @@ def main():
     finally:
         if floor:
             floor.stop()
-    if any(r["errors"] for r in rows):
+    rolled = None
+    if a.rollups:
+        rolled = with_rollups(a, env, url, token, tmp, mem, sizes, clients, seconds, repeat,
+                              target_of)
+        rows_all = rows + rolled["rows"]
+    else:
+        rows_all = rows
+    if any(r["errors"] for r in rows_all):
         raise SystemExit("bench: errors or wrong answers: no figures reported")
     if a.soak:
         soak(mem, target_of(sizes[0]), token, expected_data(url, wf_id(sizes[0])), a.soak, tmp)
-    report(rows, mem, a, seconds, repeat, time.monotonic() - t_start)
+    report(rows, mem, a, seconds, repeat, time.monotonic() - t_start, rolled)
+
+
+def with_rollups(a, env, url, token, tmp, mem, sizes, clients, seconds, repeat, target_of):
+    """Installs and backfills the rollups, reloads the pool, measures
+    every row again; checks from the pool's log that every summary in
+    those runs was summed from rollups."""
+    print("installing and backfilling rollups...", file=sys.stderr, flush=True)
+    sh("psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-f",
+       os.path.join(ROOT, "scripts", "rollups.sql"))
+    t0 = time.monotonic()
+    psql(url, "CALL runs_summary.backfill()")
+    took = time.monotonic() - t0
+    runs = int(psql(url, "SELECT count(*) FROM workflow_runs"))
+    buckets = int(psql(url, "SELECT count(*) FROM runs_summary.buckets"))
+    psql(url, "VACUUM ANALYZE runs_summary.buckets")
+    log = os.path.join(a.state, "workers.log")
+    seen = open(log).read().count("event=reloaded")
+    os.kill(int(env["RS_POOL_PID"]), signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while open(log).read().count("event=reloaded") == seen:
+        if time.monotonic() > deadline:
+            raise SystemExit("bench: the pool did not reload")
+        time.sleep(0.1)
+    start = os.path.getsize(log)
+    script = os.path.join(tmp, "rollups.pgbench")
+    pgbench_script(script, rollups=True)
+    rows = [measure(url, script, token, tmp, mem, n, c, seconds, repeat, target_of(n), None)
+            for n in sizes for c in clients]
+    with open(log) as f:
+        f.seek(start)
+        plans = re.findall(r" status=200 .*?db_plan=(\w+)", f.read())
+    if not plans or set(plans) != {"rollups"}:
+        raise SystemExit("bench: summaries not summed from rollups: %s" % sorted(set(plans)))
+    return {"rows": rows, "backfill_s": took, "runs": runs, "buckets": buckets}
 
 
 def measure(url, script, token, tmp, mem, n, c, seconds, repeat, target, floor):
@@ -380,7 +433,27 @@ def measure(url, script, token, tmp, mem, n, c, seconds, repeat, target, floor):
     return row
 
 
-def report(rows, mem, a, seconds, repeat, took):
+def rollup_lines(rows, rolled, repeat):
+    """The second table: each row with and without rollups, against the
+    plain statement's pgbench limit."""
+    lines = ["", "With rollups (scripts/rollups.sql): %d runs backfilled in %.1f s into %d "
+             "bucket rows; then every row again, median of %d. The service's answers are "
+             "checked against the plain statement's." % (
+                 rolled["runs"], rolled["backfill_s"], rolled["buckets"], repeat),
+             "",
+             "| runs | clients | plain pgbench req/s | rollups pgbench req/s | service scan "
+             "req/s | service rollups req/s | p50 ms | p99 ms | service rollups / plain "
+             "pgbench |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for plain, roll in zip(rows, rolled["rows"]):
+        lines.append("| %d | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f |" % (
+            plain["runs"], plain["clients"], plain["db_rps"], roll["db_rps"],
+            plain["svc_rps"], roll["svc_rps"], roll["svc_p50"], roll["svc_p99"],
+            roll["svc_rps"] / plain["db_rps"]))
+    return lines
+
+
+def report(rows, mem, a, seconds, repeat, took, rolled=None):
     machine = "%s, %d cores" % (time.strftime("%Y-%m-%d", time.gmtime()), os.cpu_count())
     lines = ["runs-summary vs the database's own limit (%s; %d workers%s; %d s a run, "
              "median of %d; whole bench %.0f s)" % (
@@ -411,23 +484,35 @@ def report(rows, mem, a, seconds, repeat, took):
         lines.append("| %d | %d | %s | %s |%s" % (
             r["runs"], r["clients"], us[0], us[1],
             " %s | %s |" % (us[2], us[3]) if a.floor else ""))
+    if rolled:
+        lines += rollup_lines(rows, rolled, repeat)
     text = "\n".join(lines + [""] + mem.lines()) + "\n"
     print(text)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(text)
-    plot(rows, a.out, machine)
+    plot(rows, a.out, machine, rolled)
 
 
-def plot(rows, out, machine):
-    """Throughput and p99 against N at the largest client count."""
+def plot(rows, out, machine, rolled=None):
+    """Throughput and p99 against N at the largest client count; with
+    rollups, their pgbench and service lines too."""
     c = max(r["clients"] for r in rows)
+    both = zip(rows, rolled["rows"] if rolled else [None] * len(rows))
     data = os.path.join(out, "results.dat")
     with open(data, "w") as f:
-        for r in rows:
+        for r, q in both:
             if r["clients"] == c:
-                f.write("%d %f %f %f %f\n" % (r["runs"], r["db_rps"], r["svc_rps"], r["db_p99"],
-                                              r["svc_p99"]))
+                f.write("%d %f %f %f %f %s\n" % (
+                    r["runs"], r["db_rps"], r["svc_rps"], r["db_p99"], r["svc_p99"],
+                    "%f %f %f %f" % (q["db_rps"], q["svc_rps"], q["db_p99"], q["svc_p99"])
+                    if q else ""))
+    extra = {k: (", \\\n     \"\" using 1:%d with linespoints title \"%s\"" % v[0] +
+                 ", \\\n     \"\" using 1:%d with linespoints title \"%s\"" % v[1])
+             if rolled else "" for k, v in (("rps", ((6, "pgbench, rollups"),
+                                                     (7, "service, rollups"))),
+                                            ("p99", ((8, "pgbench, rollups"),
+                                                     (9, "service, rollups"))))}
     gp = f"""
 set terminal pngcairo size 1000,420 font ",10"
 set output "{out}/results.png"
@@ -437,11 +522,11 @@ set xlabel "runs in the workflow"
 set ylabel "requests/s"
 set key bottom left
 plot "{data}" using 1:2 with linespoints title "pgbench (the database alone)", \\
-     "" using 1:3 with linespoints title "service through nginx"
+     "" using 1:3 with linespoints title "service through nginx"{extra["rps"]}
 set ylabel "p99 latency, ms"
 set key top left
 plot "{data}" using 1:4 with linespoints title "pgbench", \\
-     "" using 1:5 with linespoints title "service"
+     "" using 1:5 with linespoints title "service"{extra["p99"]}
 unset multiplot
 """
     subprocess.run(["gnuplot"], input=gp, text=True, check=True)

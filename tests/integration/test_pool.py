@@ -240,7 +240,8 @@ def test_log_line_has_db_time_and_caller():
     eq(r.status, 200, "status")
     wait_until(lambda: log_lines("request_id=pool-log-1 "), "the line")
     ln = log_lines("request_id=pool-log-1 ")[0]
-    ok(re.search(r'status=200 ms=[\d.]+ db_ms=[\d.]+ caller=jwt sub="user_demo"', ln), ln)
+    ok(re.search(r'status=200 ms=[\d.]+ db_ms=[\d.]+ db_plan=scan caller=jwt sub="user_demo"',
+                 ln), ln)
 
 
 def test_query_string_longer_than_2048_is_422():

@@ -335,20 +335,41 @@ def test_a_wrong_bucket_shows_the_comparison_reads_buckets():
     eq(recount_differs(), 0, "buckets after the repair")
 
 
-def test_eight_writers_on_one_hot_bucket_stay_exact():
-    wf, now = WFS[1], "now()"
+def hot_writers(wf, at):
+    """8 pgbench clients, 150 single-run inserts each, created at `at`;
+    the stripe rows of that hour then."""
     script = os.path.join(STATE, "hot.sql")
     with open(script, "w") as f:
         f.write("INSERT INTO workflow_runs (workflow_id, status, created_at, started_at, "
                 "completed_at) VALUES ('%s', 'completed', %s, %s - interval '3 s', %s);\n"
-                % (wf, now, now, now))
+                % (wf, at, at, at))
     subprocess.run(["pgbench", "-n", "-c", "8", "-j", "2", "-t", "150", "-f", script, S.dburl],
                    check=True, capture_output=True, text=True, timeout=120)
+    return int(psql_script("SELECT count(*) FROM runs_summary.buckets WHERE workflow_id = '%s' "
+                           "AND hours = 1 AND bucket = date_trunc('hour', %s, 'UTC')"
+                           % (wf, at)).strip())
+
+
+def test_eight_writers_on_one_hot_bucket_stay_exact():
+    stripes = hot_writers(WFS[1], "now()")
     eq(recount_differs(), 0, "buckets that differ from a recount")
-    stripes = int(psql_script("SELECT count(DISTINCT stripe) FROM runs_summary.buckets "
-                              "WHERE workflow_id = '%s' AND hours = 1 AND bucket = "
-                              "date_trunc('hour', now(), 'UTC')" % wf).strip())
     ok(stripes > 1, "the hot hour is spread over stripes (%d)" % stripes)
+
+
+def test_compact_folds_the_stripes_of_past_buckets():
+    at = "now() - interval '3 hours'"
+    ok(hot_writers(WFS[2], at) > 1, "the hour has stripes to fold")
+    psql_script("DELETE FROM workflow_runs WHERE id IN %s" % some(WFS[3], 10**6))
+    psql_script("CALL runs_summary.compact()")
+    eq(psql_script("SELECT count(*) FROM runs_summary.buckets WHERE workflow_id = '%s' "
+                   "AND hours = 1 AND bucket = date_trunc('hour', %s, 'UTC')"
+                   % (WFS[2], at)).strip(), "1", "rows of the hour after compact")
+    eq(psql_script("SELECT count(*) FROM runs_summary.buckets b WHERE workflow_id = '%s' "
+                   "AND bucket < date_trunc('hour', now(), 'UTC') - interval '1 day'"
+                   % WFS[3]).strip(), "0", "rows left of a workflow whose runs are all gone")
+    eq(recount_differs(), 0, "buckets that differ from a recount")
+    compare(200)
+    psql_script(insert_sql(300, WFS[3]))
 
 
 def test_a_stopped_backfill_resumes_where_it_stopped():
@@ -384,6 +405,40 @@ def test_the_service_sums_from_rollups_once_a_connection_finds_them():
     reload_pool("DB_ROLLUPS=off\n")
     eq(data(path), roll, "the scan's answer")
     eq(last_plan(), "scan", "db_plan with DB_ROLLUPS=off")
+
+
+def test_writers_need_no_grant_on_the_rollups():
+    psql_script("""
+        CREATE ROLE rs_writer;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON workflow_runs TO rs_writer;
+        SET ROLE rs_writer;
+        %s
+        UPDATE workflow_runs SET status = 'failed' WHERE id IN %s;
+        DELETE FROM workflow_runs WHERE id IN %s;
+        RESET ROLE;""" % (insert_sql(20, WFS[0]), some(WFS[0], 5), some(WFS[0], 5)))
+    eq(recount_differs(), 0, "buckets that differ from a recount")
+
+
+def test_a_role_that_may_not_read_the_rollups_scans_until_granted():
+    psql_script("""
+        CREATE ROLE rs_reader LOGIN;
+        GRANT SELECT ON workspaces, workspace_members, workflows, workflow_runs, api_keys
+            TO rs_reader;""")
+    conf = "DATABASE_URL=%s\n" % S.dburl.replace("user=postgres", "user=rs_reader")
+    try:
+        reload_pool(conf)
+        want = int(psql_script("SELECT count(*) FROM workflow_runs WHERE workflow_id = '%s'"
+                               % WFS[0]))
+        eq(data()["total_runs"], want, "total_runs")
+        eq(last_plan(), "scan", "db_plan without the grants")
+        ok(S.log_lines("event=rollups_unreadable "), "the refusal logged")
+        psql_script("GRANT USAGE ON SCHEMA runs_summary TO rs_reader; "
+                    "GRANT SELECT ON runs_summary.buckets, runs_summary.backfill TO rs_reader")
+        reload_pool(conf)
+        eq(data()["total_runs"], want, "total_runs")
+        eq(last_plan(), "rollups", "db_plan with the grants")
+    finally:
+        reload_pool()
 
 
 def test_uninstalling_under_traffic_fails_no_request():
