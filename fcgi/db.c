@@ -34,6 +34,7 @@ struct db_conn {
 	long long opened_ms;	/* when the connection was opened */
 	db_rollups rollups_mode;
 	int rollups;		/* the open connection's statement is on rollups */
+	int probing;		/* looking for them on a new connection */
 	PGconn *pg;
 	unsigned long served;	/* queries answered on this connection */
 	double last_ms;		/* how long the last exchange took */
@@ -204,19 +205,25 @@ db_unavailable_state(const char *sqlstate)
 	    strncmp(sqlstate, "58", 2) == 0;
 }
 
-/* SQLSTATEs of a statement whose objects are not there: the rollups'
- * schema, tables or type, uninstalled since the connection found them. */
+/* SQLSTATEs of a statement whose objects are not there, or no longer
+ * readable: the rollups' schema, tables or type, uninstalled (or their
+ * grant revoked) since the connection found them. */
 static int
 db_missing_state(const char *sqlstate)
 {
 	return sqlstate != NULL && (strcmp(sqlstate, "3F000") == 0 ||
 	    strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "42704") == 0 ||
-	    strcmp(sqlstate, "42883") == 0);
+	    strcmp(sqlstate, "42883") == 0 || strcmp(sqlstate, "42501") == 0);
 }
+
+/* How an exchange failed, for the retry: not at all, a connection that
+ * broke, or a statement on rollups that are gone. */
+enum { DB_KEPT, DB_BROKEN, DB_STALE };
 
 /* Collects the result of what was just sent. On any failure the
  * connection is dropped, the status says whether to answer 503 or 500,
- * and *lost tells a broken connection from a timeout or an SQL error. */
+ * and *lost says DB_BROKEN for a broken connection, DB_STALE for rollups
+ * gone (DB_ROLLUPS=auto), DB_KEPT for a timeout or another SQL error. */
 static st_status
 db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
     PGresult **out, const char **reason, int *lost)
@@ -226,15 +233,16 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	int timed_out = 0, gone;
 	st_status st;
 
-	*lost = 0;
+	*lost = DB_KEPT;
 	if (sent && (res = db_wait(c, deadline, &timed_out)) != NULL &&
 	    PQresultStatus(res) == want) {
 		*out = res;
 		return ST_OK;
 	}
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK;
-	gone = c->rollups && c->rollups_mode == DB_ROLLUPS_AUTO && db_missing_state(state);
+	*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK ? DB_BROKEN : DB_KEPT;
+	gone = (c->rollups || c->probing) && c->rollups_mode == DB_ROLLUPS_AUTO &&
+	    db_missing_state(state);
 	st = timed_out || *lost || gone || db_unavailable_state(state)
 	    ? ST_SERVICE_UNAVAILABLE : ST_INTERNAL_ERROR;
 	*reason = timed_out ? "query timed out"
@@ -245,15 +253,19 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	    : "statement failed (schema missing or out of date?)";
 	PQclear(res);
 	db_drop(c);
-	*lost |= gone;
+	if (gone)
+		*lost = DB_STALE;
 	return st;
 }
 
-/* Installed (scripts/rollups.sql creates both in one transaction) and
- * readable by this role; otherwise the statement on rollups would fail. */
+/* Installed (scripts/rollups.sql creates both in one transaction),
+ * kept (its triggers enabled) and readable by this role; otherwise the
+ * statement on rollups would fail or be wrong. */
 #define DB_ROLLUPS_PROBE \
 	"SELECT CASE WHEN to_regnamespace('runs_summary') IS NULL THEN 'absent' " \
 	"WHEN NOT has_schema_privilege('runs_summary', 'USAGE') THEN 'unreadable' " \
+	"WHEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'workflow_runs'::regclass " \
+	"AND tgname LIKE 'runs\\_summary\\_%' AND tgenabled = 'D') THEN 'disabled' " \
 	"WHEN to_regclass('runs_summary.buckets') IS NULL " \
 	"OR to_regclass('runs_summary.backfill') IS NULL THEN 'absent' " \
 	"WHEN has_table_privilege('runs_summary.buckets', 'SELECT') " \
@@ -267,11 +279,11 @@ db_statement(const db_conn *c)
 }
 
 static st_status
-db_connect(db_conn *c, long long deadline, const char **reason)
+db_connect(db_conn *c, long long deadline, const char **reason, int *lost)
 {
 	PGresult *res = NULL;
+	const char *found;
 	st_status st;
-	int lost;
 
 	c->opened_ms = db_now_ms();
 	c->pg = PQconnectdbParams(c->keys, c->vals, 0);
@@ -282,21 +294,28 @@ db_connect(db_conn *c, long long deadline, const char **reason)
 	}
 	c->rollups = c->rollups_mode == DB_ROLLUPS_ON;
 	if (c->rollups_mode == DB_ROLLUPS_AUTO) {
+		c->probing = 1;
 		st = db_collect(c, PQsendQuery(c->pg, DB_ROLLUPS_PROBE), deadline,
-		    PGRES_TUPLES_OK, &res, reason, &lost);
+		    PGRES_TUPLES_OK, &res, reason, lost);
+		c->probing = 0;
 		if (st != ST_OK)
 			return st;
-		c->rollups = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "usable") == 0;
-		if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "unreadable") == 0)
+		found = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+		c->rollups = strcmp(found, "usable") == 0;
+		if (strcmp(found, "unreadable") == 0)
 			log_line("event=rollups_unreadable reason=\"installed, but this role may "
 			    "not read schema runs_summary: summaries scan\"");
+		else if (strcmp(found, "disabled") == 0)
+			log_line("event=rollups_disabled reason=\"a trigger of runs_summary on "
+			    "workflow_runs is disabled, so the buckets may be stale: summaries "
+			    "scan; uninstall, install and backfill again\"");
 		PQclear(res);
 		res = NULL;
 	}
 	if (c->pooled)
 		return ST_OK;
 	st = db_collect(c, PQsendPrepare(c->pg, DB_STMT, db_statement(c), DB_NPARAMS, NULL),
-	    deadline, PGRES_COMMAND_OK, &res, reason, &lost);
+	    deadline, PGRES_COMMAND_OK, &res, reason, lost);
 	PQclear(res);
 	return st;
 }
@@ -445,8 +464,8 @@ db_try(db_conn *c, db_try_fn try, void *arg, long long deadline,
 {
 	st_status st;
 
-	*lost = 0;
-	if (c->pg == NULL && (st = db_connect(c, deadline, reason)) != ST_OK)
+	*lost = DB_KEPT;
+	if (c->pg == NULL && (st = db_connect(c, deadline, reason, lost)) != ST_OK)
 		return st;
 	return try(c, arg, deadline, reason, lost);
 }
@@ -473,8 +492,9 @@ db_run(db_conn *c, db_try_fn try, void *arg, const char **reason)
 	st = db_try(c, try, arg, deadline, reason, &lost);
 
 	/* A connection that worked before and broke since (a restart, an idle
-	 * timeout) gets one fresh try: nothing here writes. */
-	if (st == ST_SERVICE_UNAVAILABLE && reused && lost) {
+	 * timeout), or a statement on rollups uninstalled since they were
+	 * found, gets one fresh try: nothing here writes. */
+	if (st == ST_SERVICE_UNAVAILABLE && ((reused && lost == DB_BROKEN) || lost == DB_STALE)) {
 		deadline += c->connect_ms;
 		st = db_try(c, try, arg, deadline, reason, &lost);
 	}

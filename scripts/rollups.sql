@@ -28,10 +28,12 @@
 -- partial hours at either edge.
 --
 -- Hot buckets: the runs being created now all land in the same hour and
--- day rows, and an UPDATE of a row holds its lock until commit. Each
--- transaction therefore writes its deltas to one of runs_summary.stripes()
--- copies of a bucket, chosen by its transaction id, so that concurrent
--- writers seldom wait on each other; the summary adds the copies up.
+-- day, and a row written by one transaction stays locked until it
+-- commits. A bucket may therefore have several rows (stripes): a writer
+-- adds to the first row of the bucket that no other transaction holds, or
+-- opens a new one, so no writer waits for another's bucket row (no queue
+-- on a hot bucket, no deadlock). The summary adds the rows up;
+-- runs_summary.compact() folds those of past hours and days into one.
 BEGIN;
 
 -- Holds writers off (they queue, they do not fail) while the triggers go
@@ -49,7 +51,7 @@ BEGIN
         workflow_id uuid        NOT NULL,
         hours       smallint    NOT NULL CHECK (hours IN (1, 24)),
         bucket      timestamptz NOT NULL,   -- start of the hour or UTC day
-        stripe      smallint    NOT NULL,
+        stripe      integer     NOT NULL,   -- a writer's transaction id, or 0
         total       bigint      NOT NULL,
         pending     bigint      NOT NULL,
         running     bigint      NOT NULL,
@@ -77,35 +79,65 @@ BEGIN
     );
     INSERT INTO runs_summary.backfill (workflow_id, done_before)
     SELECT id, '-infinity' FROM workflows;
+    -- A snapshot taken before the install does not see this row.
+    CREATE TABLE runs_summary.installed (at timestamptz NOT NULL);
+    INSERT INTO runs_summary.installed VALUES (now());
 END
 $install$;
-
-CREATE OR REPLACE FUNCTION runs_summary.stripes() RETURNS integer
-LANGUAGE sql IMMUTABLE AS 'SELECT 8';
 
 -- The advisory lock that orders a backfill batch of one workflow against
 -- the writes to it: the batch holds it exclusively, writers share it.
 CREATE OR REPLACE FUNCTION runs_summary.lock_key(workflow_id uuid) RETURNS integer
 LANGUAGE sql IMMUTABLE AS 'SELECT hashtext(workflow_id::text)';
 
--- Adds bucket rows to the buckets, key by key. Sorted, so that two
--- statements lock the rows they share in the same order.
--- (plpgsql, not sql, for its cached plan.)
+-- Adds each row's counts to its bucket: to the bucket's first row that
+-- no other transaction holds, else to a new row keyed by this
+-- transaction's id, which no concurrent writer shares, so that nothing
+-- here waits for another writer. runs_summary.single_row = on (a setting,
+-- for scripts/bench-writes) adds to one row per bucket instead, waiting
+-- for it, to measure what the stripes save.
 CREATE OR REPLACE FUNCTION runs_summary.add(rows runs_summary.buckets[]) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    r    runs_summary.buckets;
+    mine integer := (pg_current_xact_id()::text::bigint % 2147483647)::integer;
 BEGIN
-    INSERT INTO runs_summary.buckets AS b
-    SELECT * FROM unnest(rows) ORDER BY 1, 2, 3, 4
-    ON CONFLICT (workflow_id, hours, bucket, stripe) DO UPDATE SET
-        total       = b.total + excluded.total,
-        pending     = b.pending + excluded.pending,
-        running     = b.running + excluded.running,
-        completed   = b.completed + excluded.completed,
-        failed      = b.failed + excluded.failed,
-        cancelled   = b.cancelled + excluded.cancelled,
-        paused      = b.paused + excluded.paused,
-        durations   = b.durations + excluded.durations,
-        duration_us = b.duration_us + excluded.duration_us;
+    IF current_setting('runs_summary.single_row', true) = 'on' THEN
+        mine := 0;
+    END IF;
+    FOREACH r IN ARRAY rows LOOP
+        LOOP
+            UPDATE runs_summary.buckets b SET
+                total       = b.total + r.total,
+                pending     = b.pending + r.pending,
+                running     = b.running + r.running,
+                completed   = b.completed + r.completed,
+                failed      = b.failed + r.failed,
+                cancelled   = b.cancelled + r.cancelled,
+                paused      = b.paused + r.paused,
+                durations   = b.durations + r.durations,
+                duration_us = b.duration_us + r.duration_us
+            WHERE b.ctid = (SELECT c.ctid FROM runs_summary.buckets c
+                            WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
+                              AND c.bucket = r.bucket AND (mine <> 0 OR c.stripe = 0)
+                            ORDER BY c.stripe LIMIT 1
+                            FOR UPDATE SKIP LOCKED);
+            EXIT WHEN FOUND;
+            r.stripe := mine;
+            -- A row of this transaction's id that exists already is one of
+            -- an earlier transaction (ids wrap): try again.
+            INSERT INTO runs_summary.buckets SELECT r.* ON CONFLICT DO NOTHING;
+            EXIT WHEN FOUND;
+            IF mine = 0 THEN
+                -- single_row: wait for the row's holder, then add to it
+                PERFORM 1 FROM runs_summary.buckets c
+                WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
+                  AND c.bucket = r.bucket AND c.stripe = 0 FOR UPDATE;
+            ELSE
+                mine := mine % 2147483646 + 1;
+            END IF;
+        END LOOP;
+    END LOOP;
 END
 $$;
 
@@ -115,18 +147,31 @@ $$;
 CREATE OR REPLACE FUNCTION runs_summary.apply(d runs_summary.delta[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- Waits for a backfill batch in progress on these workflows; the
-    -- next statement's snapshot then sees where it got to.
+    -- Waits for a backfill batch in progress on these workflows; at READ
+    -- COMMITTED the next statement's snapshot then sees where it got to.
     PERFORM pg_advisory_xact_lock_shared(7277, runs_summary.lock_key(f.workflow_id))
     FROM runs_summary.backfill f
     WHERE f.workflow_id IN (SELECT x.workflow_id FROM unnest(d) x);
+    -- At REPEATABLE READ and SERIALIZABLE the snapshot is the
+    -- transaction's: one older than the install, or than a batch's move
+    -- of these workflows, would count by stale marks. Such a write fails
+    -- as a serialization failure, which those writers retry.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        IF NOT EXISTS (SELECT 1 FROM runs_summary.installed) THEN
+            RAISE EXCEPTION 'rollups installed after this transaction''s snapshot'
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        PERFORM 1 FROM runs_summary.backfill f
+        WHERE f.workflow_id IN (SELECT x.workflow_id FROM unnest(d) x)
+        FOR SHARE;
+    END IF;
 
     PERFORM runs_summary.add(array(
         SELECT (t.workflow_id, t.hours, t.bucket, t.stripe, t.total, t.pending, t.running,
                 t.completed, t.failed, t.cancelled, t.paused, t.durations, t.duration_us)
                ::runs_summary.buckets
         FROM (SELECT x.workflow_id, g.hours, g.bucket,
-                     (pg_current_xact_id()::text::bigint % runs_summary.stripes())::smallint,
+                     0,
                      sum(x.sign),
                      sum(CASE WHEN x.status = 'pending' THEN x.sign ELSE 0 END),
                      sum(CASE WHEN x.status = 'running' THEN x.sign ELSE 0 END),
@@ -134,11 +179,12 @@ BEGIN
                      sum(CASE WHEN x.status = 'failed' THEN x.sign ELSE 0 END),
                      sum(CASE WHEN x.status = 'cancelled' THEN x.sign ELSE 0 END),
                      sum(CASE WHEN x.status = 'paused' THEN x.sign ELSE 0 END),
-                     sum(CASE WHEN x.status = 'completed' AND x.started_at IS NOT NULL
-                               AND x.completed_at IS NOT NULL THEN x.sign ELSE 0 END),
-                     coalesce(sum(round(x.sign * extract(epoch FROM x.completed_at - x.started_at)
-                                        * 1000000))
-                                  FILTER (WHERE x.status = 'completed'), 0)
+                     sum(CASE WHEN x.status = 'completed' AND isfinite(x.started_at)
+                               AND isfinite(x.completed_at) THEN x.sign ELSE 0 END),
+                     coalesce(sum(x.sign * (extract(epoch FROM x.completed_at)
+                                            - extract(epoch FROM x.started_at)) * 1000000)
+                                  FILTER (WHERE x.status = 'completed' AND isfinite(x.started_at)
+                                          AND isfinite(x.completed_at)), 0)
               FROM unnest(d) x
               LEFT JOIN runs_summary.backfill f ON f.workflow_id = x.workflow_id
               CROSS JOIN LATERAL (VALUES (1::smallint, date_trunc('hour', x.created_at, 'UTC')),
@@ -228,8 +274,18 @@ DECLARE
     hi   timestamptz;
 BEGIN
     LOOP
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'runs_summary.backfill runs at READ COMMITTED only';
+        END IF;
         wf := (SELECT workflow_id FROM runs_summary.backfill ORDER BY workflow_id LIMIT 1);
         EXIT WHEN wf IS NULL;
+        -- Waiting in the lock's queue would hold every new writer to wf
+        -- behind the longest transaction writing it now: try for a while
+        -- between their transactions first.
+        FOR i IN 1..100 LOOP
+            EXIT WHEN pg_try_advisory_xact_lock(7277, runs_summary.lock_key(wf));
+            PERFORM pg_sleep(0.01);
+        END LOOP;
         PERFORM pg_advisory_xact_lock(7277, runs_summary.lock_key(wf));
         lo := (SELECT done_before FROM runs_summary.backfill WHERE workflow_id = wf);
         IF lo IS NOT NULL THEN
@@ -261,34 +317,54 @@ BEGIN
 END
 $$;
 
--- Folds the stripes of every bucket that takes no more new runs (hours
--- before the current one, days before today, UTC) into stripe 0, and
--- drops buckets left empty by deletes and moves, so that a summary reads
--- one row per bucket. Safe at any time, writers and all; run it from cron
--- (hourly is plenty). A run written later into an old bucket opens a
--- stripe there again, for the next compact.
+-- Folds the rows of every bucket that takes no more new runs (hours
+-- before the current one, days before today, UTC) into one, and drops
+-- buckets left empty by deletes and moves, so that a summary reads one
+-- row per bucket. It waits for no writer: rows a writer holds are left
+-- for the next time, and a bucket is one short transaction. Safe at any
+-- time; run it from cron (hourly is plenty). A run written later into an
+-- old bucket may open a row there again, for the next compact.
 CREATE OR REPLACE PROCEDURE runs_summary.compact()
 LANGUAGE plpgsql AS $$
 DECLARE
-    folded runs_summary.buckets[];
+    k record;
 BEGIN
-    WITH moved AS (
-        DELETE FROM runs_summary.buckets
-        WHERE stripe <> 0
-          AND bucket < date_trunc(CASE hours WHEN 1 THEN 'hour' ELSE 'day' END, now(), 'UTC')
-        RETURNING *)
-    SELECT array_agg((workflow_id, hours, bucket, 0, total, pending, running, completed,
-                      failed, cancelled, paused, durations, duration_us)::runs_summary.buckets)
-    INTO folded
-    FROM (SELECT workflow_id, hours, bucket, sum(total) AS total, sum(pending) AS pending,
-                 sum(running) AS running, sum(completed) AS completed, sum(failed) AS failed,
-                 sum(cancelled) AS cancelled, sum(paused) AS paused,
-                 sum(durations) AS durations, sum(duration_us) AS duration_us
-          FROM moved GROUP BY 1, 2, 3) g;
-    PERFORM runs_summary.add(coalesce(folded, '{}'));
-    DELETE FROM runs_summary.buckets
-    WHERE (total, pending, running, completed, failed, cancelled, paused, durations,
-           duration_us) = (0, 0, 0, 0, 0, 0, 0, 0, 0);
+    FOR k IN SELECT workflow_id, hours, bucket
+             FROM runs_summary.buckets
+             WHERE bucket < date_trunc(CASE hours WHEN 1 THEN 'hour' ELSE 'day' END, now(), 'UTC')
+             GROUP BY 1, 2, 3
+             HAVING count(*) > 1 OR bool_or(total = 0 AND durations = 0 AND duration_us = 0)
+    LOOP
+        WITH mine AS (
+            SELECT c.ctid AS id, c.*
+            FROM runs_summary.buckets c
+            WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours AND c.bucket = k.bucket
+            FOR UPDATE SKIP LOCKED),
+        keep AS (SELECT id FROM mine ORDER BY stripe LIMIT 1),
+        folded AS (
+            SELECT sum(total) AS total, sum(pending) AS pending, sum(running) AS running,
+                   sum(completed) AS completed, sum(failed) AS failed,
+                   sum(cancelled) AS cancelled, sum(paused) AS paused,
+                   sum(durations) AS durations, sum(duration_us) AS duration_us
+            FROM mine),
+        dropped AS (
+            DELETE FROM runs_summary.buckets b
+            USING mine, folded
+            WHERE b.ctid = mine.id
+              AND (mine.id <> (SELECT id FROM keep)
+                   OR (folded.total, folded.pending, folded.running, folded.completed,
+                       folded.failed, folded.cancelled, folded.paused, folded.durations,
+                       folded.duration_us) = (0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        UPDATE runs_summary.buckets b SET
+            total = f.total, pending = f.pending, running = f.running,
+            completed = f.completed, failed = f.failed, cancelled = f.cancelled,
+            paused = f.paused, durations = f.durations, duration_us = f.duration_us
+        FROM folded f
+        WHERE b.ctid = (SELECT id FROM keep)
+          AND (f.total, f.pending, f.running, f.completed, f.failed, f.cancelled, f.paused,
+               f.durations, f.duration_us) <> (0, 0, 0, 0, 0, 0, 0, 0, 0);
+        COMMIT;
+    END LOOP;
 END
 $$;
 

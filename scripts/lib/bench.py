@@ -371,13 +371,18 @@ def with_rollups(a, env, url, token, tmp, mem, sizes, clients, seconds, repeat, 
     buckets = int(psql(url, "SELECT count(*) FROM runs_summary.buckets"))
     psql(url, "VACUUM ANALYZE runs_summary.buckets")
     log = os.path.join(a.state, "workers.log")
-    seen = open(log).read().count("event=reloaded")
+    old = set(mem.pids)
     os.kill(int(env["RS_POOL_PID"]), signal.SIGHUP)
     deadline = time.monotonic() + 30
-    while open(log).read().count("event=reloaded") == seen:
+    while True:     # a reload replaces every worker
+        now = set(map(int, subprocess.run(["pgrep", "-P", env["RS_POOL_PID"]],
+                                          capture_output=True, text=True).stdout.split()))
+        if len(now) == a.workers and not now & old:
+            break
         if time.monotonic() > deadline:
             raise SystemExit("bench: the pool did not reload")
         time.sleep(0.1)
+    mem.pids = sorted(now)
     start = os.path.getsize(log)
     script = os.path.join(tmp, "rollups.pgbench")
     pgbench_script(script, rollups=True)
