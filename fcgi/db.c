@@ -205,15 +205,17 @@ db_unavailable_state(const char *sqlstate)
 	    strncmp(sqlstate, "58", 2) == 0;
 }
 
-/* SQLSTATEs of a statement whose objects are not there, or no longer
- * readable: the rollups' schema, tables or type, uninstalled (or their
- * grant revoked) since the connection found them. */
+/* An error of a statement whose objects are not there: the rollups'
+ * schema or tables, uninstalled since the connection found them (their
+ * names qualified, so the message names the schema in any language). */
 static int
-db_missing_state(const char *sqlstate)
+db_rollups_gone(const PGresult *res)
 {
-	return sqlstate != NULL && (strcmp(sqlstate, "3F000") == 0 ||
-	    strcmp(sqlstate, "42P01") == 0 || strcmp(sqlstate, "42704") == 0 ||
-	    strcmp(sqlstate, "42883") == 0 || strcmp(sqlstate, "42501") == 0);
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	return state != NULL && msg != NULL && (strcmp(state, "3F000") == 0 ||
+	    strcmp(state, "42P01") == 0) && strstr(msg, "runs_summary") != NULL;
 }
 
 /* How an exchange failed, for the retry: not at all, a connection that
@@ -242,7 +244,7 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK ? DB_BROKEN : DB_KEPT;
 	gone = (c->rollups || c->probing) && c->rollups_mode == DB_ROLLUPS_AUTO &&
-	    db_missing_state(state);
+	    db_rollups_gone(res);
 	st = timed_out || *lost || gone || db_unavailable_state(state)
 	    ? ST_SERVICE_UNAVAILABLE : ST_INTERNAL_ERROR;
 	*reason = timed_out ? "query timed out"
@@ -259,15 +261,17 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 }
 
 /* Installed (scripts/rollups.sql creates both in one transaction),
- * kept (its triggers enabled) and readable by this role; otherwise the
- * statement on rollups would fail or be wrong. */
+ * kept (its four triggers there and enabled) and readable by this role;
+ * otherwise the statement on rollups would fail or be wrong. */
 #define DB_ROLLUPS_PROBE \
 	"SELECT CASE WHEN to_regnamespace('runs_summary') IS NULL THEN 'absent' " \
 	"WHEN NOT has_schema_privilege('runs_summary', 'USAGE') THEN 'unreadable' " \
-	"WHEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'workflow_runs'::regclass " \
-	"AND tgname LIKE 'runs\\_summary\\_%' AND tgenabled = 'D') THEN 'disabled' " \
 	"WHEN to_regclass('runs_summary.buckets') IS NULL " \
 	"OR to_regclass('runs_summary.backfill') IS NULL THEN 'absent' " \
+	"WHEN (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('workflow_runs') " \
+	"AND tgname IN ('runs_summary_insert', 'runs_summary_update', " \
+	"'runs_summary_delete', 'runs_summary_truncate') AND tgenabled IN ('O', 'A')) <> 4 " \
+	"THEN 'disabled' " \
 	"WHEN has_table_privilege('runs_summary.buckets', 'SELECT') " \
 	"AND has_table_privilege('runs_summary.backfill', 'SELECT') THEN 'usable' " \
 	"ELSE 'unreadable' END"
@@ -307,8 +311,8 @@ db_connect(db_conn *c, long long deadline, const char **reason, int *lost)
 			    "not read schema runs_summary: summaries scan\"");
 		else if (strcmp(found, "disabled") == 0)
 			log_line("event=rollups_disabled reason=\"a trigger of runs_summary on "
-			    "workflow_runs is disabled, so the buckets may be stale: summaries "
-			    "scan; uninstall, install and backfill again\"");
+			    "workflow_runs is missing or disabled, so the buckets may be stale: "
+			    "summaries scan; uninstall, install and backfill again\"");
 		PQclear(res);
 		res = NULL;
 	}

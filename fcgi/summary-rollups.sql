@@ -6,7 +6,8 @@
 -- When a window holds no whole day (or hour), that range is empty and
 -- its neighbours meet. A workflow still being backfilled gets no bucket
 -- range: every bound is just past the window, and the first range reads
--- all of it.
+-- all of it. A completed run with an infinite timestamp has no duration
+-- here, raw or in a bucket (the scan's arithmetic fails on it).
 LEFT JOIN LATERAL (
     SELECT coalesce($4::timestamptz, '-infinity') AS f,
            coalesce($5::timestamptz, 'infinity') AS t,
@@ -40,16 +41,17 @@ LEFT JOIN LATERAL (
                  (r.status = 'failed')::int AS failed,
                  (r.status = 'cancelled')::int AS cancelled,
                  (r.status = 'paused')::int AS paused,
-                 CASE WHEN r.status = 'completed'
-                      THEN extract(epoch FROM r.completed_at - r.started_at) END AS seconds,
-                 (r.status = 'completed' AND r.completed_at - r.started_at IS NOT NULL)::int
-                     AS durations
-          FROM (SELECT status, started_at, completed_at FROM workflow_runs
-                WHERE workflow_id = w.id AND created_at >= a.f AND created_at < b.hlo
-                UNION ALL
-                SELECT status, started_at, completed_at FROM workflow_runs
-                WHERE workflow_id = w.id AND created_at >= greatest(a.f, b.hhi)
-                  AND created_at <= a.t) r
+                 CASE WHEN r.timed THEN extract(epoch FROM r.completed_at - r.started_at)
+                 END AS seconds,
+                 CASE WHEN r.timed THEN 1 ELSE 0 END AS durations
+          FROM (SELECT e.*, e.status = 'completed' AND isfinite(e.started_at)
+                                AND isfinite(e.completed_at) AS timed
+                FROM (SELECT status, started_at, completed_at FROM workflow_runs
+                      WHERE workflow_id = w.id AND created_at >= a.f AND created_at < b.hlo
+                      UNION ALL
+                      SELECT status, started_at, completed_at FROM workflow_runs
+                      WHERE workflow_id = w.id AND created_at >= greatest(a.f, b.hhi)
+                        AND created_at <= a.t) e) r
           UNION ALL
           SELECT k.total, k.pending, k.running, k.completed, k.failed, k.cancelled, k.paused,
                  k.duration_us * 0.000001, k.durations

@@ -6,8 +6,9 @@
 --
 --   install:    psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f scripts/rollups.sql
 --   backfill:   psql "$DATABASE_URL" -c 'CALL runs_summary.backfill()'
+--   compact:    psql "$DATABASE_URL" -c 'CALL runs_summary.compact()'   (hourly)
 --   uninstall:  psql "$DATABASE_URL" -c 'DROP SCHEMA runs_summary CASCADE'
--- (scripts/rollups wraps the three.) The role the program connects as
+-- (scripts/rollups wraps them.) The role the program connects as
 -- needs, if it is not the one that installs:
 --   GRANT USAGE ON SCHEMA runs_summary TO runs_summary;
 --   GRANT SELECT ON runs_summary.buckets, runs_summary.backfill TO runs_summary;
@@ -25,7 +26,9 @@
 -- for completed runs with both timestamps the number of durations and
 -- their sum in integer microseconds (numeric: no sum can overflow). The
 -- summary adds whole buckets inside [from, to] to the raw runs of the
--- partial hours at either edge.
+-- partial hours at either edge. (A completed run with an infinite
+-- timestamp has no duration to add: the plain scan fails on it, the
+-- buckets leave its duration out, so that writing it does not fail.)
 --
 -- Hot buckets: the runs being created now all land in the same hour and
 -- day, and a row written by one transaction stays locked until it
@@ -51,7 +54,7 @@ BEGIN
         workflow_id uuid        NOT NULL,
         hours       smallint    NOT NULL CHECK (hours IN (1, 24)),
         bucket      timestamptz NOT NULL,   -- start of the hour or UTC day
-        stripe      integer     NOT NULL,   -- a writer's transaction id, or 0
+        stripe      bigint      NOT NULL,   -- a writer's transaction id, or 0
         total       bigint      NOT NULL,
         pending     bigint      NOT NULL,
         running     bigint      NOT NULL,
@@ -91,51 +94,66 @@ CREATE OR REPLACE FUNCTION runs_summary.lock_key(workflow_id uuid) RETURNS integ
 LANGUAGE sql IMMUTABLE AS 'SELECT hashtext(workflow_id::text)';
 
 -- Adds each row's counts to its bucket: to the bucket's first row that
--- no other transaction holds, else to a new row keyed by this
--- transaction's id, which no concurrent writer shares, so that nothing
--- here waits for another writer. runs_summary.single_row = on (a setting,
--- for scripts/bench-writes) adds to one row per bucket instead, waiting
--- for it, to measure what the stripes save.
+-- no other transaction holds, else to a row keyed by this transaction's
+-- id (64-bit, never reused), which no other writer touches, so that
+-- nothing here waits for another writer. A REPEATABLE READ or
+-- SERIALIZABLE writer always takes its own row: another's row updated
+-- since its snapshot would fail it. runs_summary.single_row = on (a
+-- setting, for scripts/bench-writes) adds to one row per bucket instead,
+-- waiting for it, to measure what the extra rows save.
 CREATE OR REPLACE FUNCTION runs_summary.add(rows runs_summary.buckets[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    r    runs_summary.buckets;
-    mine integer := (pg_current_xact_id()::text::bigint % 2147483647)::integer;
+    r      runs_summary.buckets;
+    target tid;
+    mine   bigint := pg_current_xact_id()::text::bigint;
+    shared boolean := current_setting('transaction_isolation') = 'read committed';
 BEGIN
     IF current_setting('runs_summary.single_row', true) = 'on' THEN
         mine := 0;
     END IF;
     FOREACH r IN ARRAY rows LOOP
+        r.stripe := mine;
         LOOP
-            UPDATE runs_summary.buckets b SET
-                total       = b.total + r.total,
-                pending     = b.pending + r.pending,
-                running     = b.running + r.running,
-                completed   = b.completed + r.completed,
-                failed      = b.failed + r.failed,
-                cancelled   = b.cancelled + r.cancelled,
-                paused      = b.paused + r.paused,
-                durations   = b.durations + r.durations,
-                duration_us = b.duration_us + r.duration_us
-            WHERE b.ctid = (SELECT c.ctid FROM runs_summary.buckets c
-                            WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
-                              AND c.bucket = r.bucket AND (mine <> 0 OR c.stripe = 0)
-                            ORDER BY c.stripe LIMIT 1
-                            FOR UPDATE SKIP LOCKED);
-            EXIT WHEN FOUND;
-            r.stripe := mine;
-            -- A row of this transaction's id that exists already is one of
-            -- an earlier transaction (ids wrap): try again.
+            -- Its own statement, so that the update below sees the row as
+            -- locked, whatever committed in between.
+            target := NULL;
+            IF mine = 0 THEN
+                SELECT c.ctid INTO target FROM runs_summary.buckets c
+                WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
+                  AND c.bucket = r.bucket AND c.stripe = 0
+                FOR UPDATE;
+            ELSIF shared THEN
+                SELECT c.ctid INTO target FROM runs_summary.buckets c
+                WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
+                  AND c.bucket = r.bucket
+                ORDER BY c.stripe LIMIT 1
+                FOR UPDATE SKIP LOCKED;
+            ELSE
+                SELECT c.ctid INTO target FROM runs_summary.buckets c
+                WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
+                  AND c.bucket = r.bucket AND c.stripe = mine
+                FOR UPDATE;
+            END IF;
+            IF target IS NOT NULL THEN
+                UPDATE runs_summary.buckets b SET
+                    total       = b.total + r.total,
+                    pending     = b.pending + r.pending,
+                    running     = b.running + r.running,
+                    completed   = b.completed + r.completed,
+                    failed      = b.failed + r.failed,
+                    cancelled   = b.cancelled + r.cancelled,
+                    paused      = b.paused + r.paused,
+                    durations   = b.durations + r.durations,
+                    duration_us = b.duration_us + r.duration_us
+                WHERE b.ctid = target;
+                EXIT;
+            END IF;
+            -- No row, or all held by others: a row of this transaction's
+            -- own. If one is there already (an earlier statement of this
+            -- transaction), the next turn finds it.
             INSERT INTO runs_summary.buckets SELECT r.* ON CONFLICT DO NOTHING;
             EXIT WHEN FOUND;
-            IF mine = 0 THEN
-                -- single_row: wait for the row's holder, then add to it
-                PERFORM 1 FROM runs_summary.buckets c
-                WHERE c.workflow_id = r.workflow_id AND c.hours = r.hours
-                  AND c.bucket = r.bucket AND c.stripe = 0 FOR UPDATE;
-            ELSE
-                mine := mine % 2147483646 + 1;
-            END IF;
         END LOOP;
     END LOOP;
 END
@@ -261,6 +279,13 @@ CREATE OR REPLACE TRIGGER runs_summary_delete AFTER DELETE ON workflow_runs
     FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_delete();
 CREATE OR REPLACE TRIGGER runs_summary_truncate AFTER TRUNCATE ON workflow_runs
     FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_truncate();
+-- ALWAYS: they also fire for writes made with session_replication_role =
+-- replica (bulk loads, logical replication's apply), which would
+-- otherwise leave the buckets behind without a trace.
+ALTER TABLE workflow_runs ENABLE ALWAYS TRIGGER runs_summary_insert;
+ALTER TABLE workflow_runs ENABLE ALWAYS TRIGGER runs_summary_update;
+ALTER TABLE workflow_runs ENABLE ALWAYS TRIGGER runs_summary_delete;
+ALTER TABLE workflow_runs ENABLE ALWAYS TRIGGER runs_summary_truncate;
 
 -- Adds each workflow's existing runs to the buckets, a batch at a time:
 -- a batch covers whole UTC days from where the last one stopped, at
@@ -327,42 +352,54 @@ $$;
 CREATE OR REPLACE PROCEDURE runs_summary.compact()
 LANGUAGE plpgsql AS $$
 DECLARE
-    k record;
+    k    record;
+    held bigint[];
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'runs_summary.compact runs at READ COMMITTED only';
+    END IF;
     FOR k IN SELECT workflow_id, hours, bucket
              FROM runs_summary.buckets
              WHERE bucket < date_trunc(CASE hours WHEN 1 THEN 'hour' ELSE 'day' END, now(), 'UTC')
              GROUP BY 1, 2, 3
              HAVING count(*) > 1 OR bool_or(total = 0 AND durations = 0 AND duration_us = 0)
     LOOP
-        WITH mine AS (
-            SELECT c.ctid AS id, c.*
-            FROM runs_summary.buckets c
-            WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours AND c.bucket = k.bucket
-            FOR UPDATE SKIP LOCKED),
-        keep AS (SELECT id FROM mine ORDER BY stripe LIMIT 1),
-        folded AS (
-            SELECT sum(total) AS total, sum(pending) AS pending, sum(running) AS running,
-                   sum(completed) AS completed, sum(failed) AS failed,
-                   sum(cancelled) AS cancelled, sum(paused) AS paused,
-                   sum(durations) AS durations, sum(duration_us) AS duration_us
-            FROM mine),
-        dropped AS (
-            DELETE FROM runs_summary.buckets b
-            USING mine, folded
-            WHERE b.ctid = mine.id
-              AND (mine.id <> (SELECT id FROM keep)
-                   OR (folded.total, folded.pending, folded.running, folded.completed,
-                       folded.failed, folded.cancelled, folded.paused, folded.durations,
-                       folded.duration_us) = (0, 0, 0, 0, 0, 0, 0, 0, 0)))
-        UPDATE runs_summary.buckets b SET
-            total = f.total, pending = f.pending, running = f.running,
-            completed = f.completed, failed = f.failed, cancelled = f.cancelled,
-            paused = f.paused, durations = f.durations, duration_us = f.duration_us
-        FROM folded f
-        WHERE b.ctid = (SELECT id FROM keep)
-          AND (f.total, f.pending, f.running, f.completed, f.failed, f.cancelled, f.paused,
-               f.durations, f.duration_us) <> (0, 0, 0, 0, 0, 0, 0, 0, 0);
+        -- The rows no writer holds; locked in a statement of their own, so
+        -- that the next ones see them as locked, whatever committed before.
+        held := array(SELECT c.stripe FROM runs_summary.buckets c
+                      WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours
+                        AND c.bucket = k.bucket
+                      ORDER BY c.stripe
+                      FOR UPDATE SKIP LOCKED);
+        IF cardinality(held) > 0 THEN
+            -- The first keeps what the others held.
+            WITH gone AS (
+                DELETE FROM runs_summary.buckets c
+                WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours
+                  AND c.bucket = k.bucket AND c.stripe = ANY (held[2:])
+                RETURNING c.*),
+            sum AS (
+                SELECT count(*) AS n, sum(total) AS total, sum(pending) AS pending,
+                       sum(running) AS running, sum(completed) AS completed,
+                       sum(failed) AS failed, sum(cancelled) AS cancelled,
+                       sum(paused) AS paused, sum(durations) AS durations,
+                       sum(duration_us) AS duration_us
+                FROM gone)
+            UPDATE runs_summary.buckets b SET
+                total = b.total + g.total, pending = b.pending + g.pending,
+                running = b.running + g.running, completed = b.completed + g.completed,
+                failed = b.failed + g.failed, cancelled = b.cancelled + g.cancelled,
+                paused = b.paused + g.paused, durations = b.durations + g.durations,
+                duration_us = b.duration_us + g.duration_us
+            FROM sum g
+            WHERE g.n > 0 AND b.workflow_id = k.workflow_id AND b.hours = k.hours
+              AND b.bucket = k.bucket AND b.stripe = held[1];
+            DELETE FROM runs_summary.buckets c
+            WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours
+              AND c.bucket = k.bucket AND c.stripe = held[1]
+              AND (c.total, c.pending, c.running, c.completed, c.failed, c.cancelled, c.paused,
+                   c.durations, c.duration_us) = (0, 0, 0, 0, 0, 0, 0, 0, 0);
+        END IF;
         COMMIT;
     END LOOP;
 END
