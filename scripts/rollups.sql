@@ -162,8 +162,10 @@ $$;
 -- Adds rows (sign 1) or takes them away (sign -1). A run counts in the
 -- buckets once its workflow's backfill has passed its created_at; a run
 -- created at +infinity never does (the summary reads it raw).
+-- Generic plans: left to choose, PostgreSQL may plan these statements
+-- afresh at every call, which was most of a write's cost here.
 CREATE OR REPLACE FUNCTION runs_summary.apply(d runs_summary.delta[]) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     -- Waits for a backfill batch in progress on these workflows; at READ
     -- COMMITTED the next statement's snapshot then sees where it got to.
@@ -212,9 +214,11 @@ BEGIN
               GROUP BY 1, 2, 3) AS t (workflow_id, hours, bucket, stripe, total, pending,
                                       running, completed, failed, cancelled, paused,
                                       durations, duration_us)
-        -- a bucket whose deltas cancel out is not touched
+        -- a bucket whose deltas cancel out is not touched; the order is
+        -- the one every writer waits in with runs_summary.single_row
         WHERE (t.total, t.pending, t.running, t.completed, t.failed, t.cancelled, t.paused,
-               t.durations, t.duration_us) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0)));
+               t.durations, t.duration_us) IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        ORDER BY t.workflow_id, t.hours, t.bucket));
 END
 $$;
 
