@@ -205,27 +205,19 @@ db_unavailable_state(const char *sqlstate)
 	    strncmp(sqlstate, "58", 2) == 0;
 }
 
-/* An error of a statement whose objects are not there: the rollups'
- * schema or tables, uninstalled since the connection found them (their
- * names qualified, so the message names the schema in any language). */
-static int
-db_rollups_gone(const PGresult *res)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	return state != NULL && msg != NULL && (strcmp(state, "3F000") == 0 ||
-	    strcmp(state, "42P01") == 0) && strstr(msg, "runs_summary") != NULL;
-}
-
 /* How an exchange failed, for the retry: not at all, a connection that
- * broke, or a statement on rollups that are gone. */
+ * broke, or a statement on rollups that failed. Rollups uninstalled
+ * under a connection fail it in more ways than one ("does not exist", or
+ * "could not open relation" for a statement that waited on the drop), so
+ * any SQL error there is worth one try on a new connection, which looks
+ * for them again. */
 enum { DB_KEPT, DB_BROKEN, DB_STALE };
 
 /* Collects the result of what was just sent. On any failure the
  * connection is dropped, the status says whether to answer 503 or 500,
- * and *lost says DB_BROKEN for a broken connection, DB_STALE for rollups
- * gone (DB_ROLLUPS=auto), DB_KEPT for a timeout or another SQL error. */
+ * and *lost says DB_BROKEN for a broken connection, DB_STALE for an SQL
+ * error of a statement on rollups (DB_ROLLUPS=auto), DB_KEPT for a
+ * timeout or another SQL error. */
 static st_status
 db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
     PGresult **out, const char **reason, int *lost)
@@ -243,13 +235,13 @@ db_collect(db_conn *c, int sent, long long deadline, ExecStatusType want,
 	}
 	state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	*lost = !timed_out && PQstatus(c->pg) != CONNECTION_OK ? DB_BROKEN : DB_KEPT;
-	gone = (c->rollups || c->probing) && c->rollups_mode == DB_ROLLUPS_AUTO &&
-	    db_rollups_gone(res);
+	gone = !timed_out && !*lost && !db_unavailable_state(state) &&
+	    (c->rollups || c->probing) && c->rollups_mode == DB_ROLLUPS_AUTO;
 	st = timed_out || *lost || gone || db_unavailable_state(state)
 	    ? ST_SERVICE_UNAVAILABLE : ST_INTERNAL_ERROR;
 	*reason = timed_out ? "query timed out"
 	    : *lost ? "database connection lost"
-	    : gone ? "rollups uninstalled"
+	    : gone ? "statement on rollups failed (uninstalled?)"
 	    : state && strcmp(state, "57014") == 0 ? "statement timeout"
 	    : st == ST_SERVICE_UNAVAILABLE ? "database unavailable"
 	    : "statement failed (schema missing or out of date?)";
@@ -481,7 +473,7 @@ db_try(db_conn *c, db_try_fn try, void *arg, long long deadline,
 static st_status
 db_run(db_conn *c, db_try_fn try, void *arg, const char **reason)
 {
-	int reused = c->pg != NULL && c->served > 0, lost;
+	int reused = c->pg != NULL && c->served > 0, lost, stale;
 	long long deadline = db_now_ms() + (c->pg ? 0 : c->connect_ms) +
 	    c->budget_ms + 250;
 	struct timespec t0, t1;
@@ -496,9 +488,15 @@ db_run(db_conn *c, db_try_fn try, void *arg, const char **reason)
 	st = db_try(c, try, arg, deadline, reason, &lost);
 
 	/* A connection that worked before and broke since (a restart, an idle
-	 * timeout), or a statement on rollups uninstalled since they were
-	 * found, gets one fresh try: nothing here writes. */
-	if (st == ST_SERVICE_UNAVAILABLE && ((reused && lost == DB_BROKEN) || lost == DB_STALE)) {
+	 * timeout) gets one fresh try: nothing here writes. So does a failed
+	 * statement on rollups, twice: a new connection that looks while they
+	 * are being dropped still finds them, and its statement then waits
+	 * for the drop and fails. */
+	if (st == ST_SERVICE_UNAVAILABLE && reused && lost == DB_BROKEN) {
+		deadline += c->connect_ms;
+		st = db_try(c, try, arg, deadline, reason, &lost);
+	}
+	for (stale = 0; st == ST_SERVICE_UNAVAILABLE && lost == DB_STALE && stale < 2; stale++) {
 		deadline += c->connect_ms;
 		st = db_try(c, try, arg, deadline, reason, &lost);
 	}
