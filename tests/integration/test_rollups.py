@@ -26,8 +26,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ROOT, Stack, Traffic, collect, eq, main_exit, mint, ok,  # noqa: E402
-                     run_tests, wait_until)
+from harness import (ROOT, Stack, Traffic, collect, eq, main_exit, mint, new_id,  # noqa: E402
+                     ok, run_tests, wait_until)
 
 STATE, BINARY, LISTEN = sys.argv[1], sys.argv[2], sys.argv[3]
 for var in ("CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES", "CLERK_JWKS_FILE", "FCGI_MAX_REQUESTS",
@@ -54,6 +54,7 @@ HOUR_US, DAY_US = 3600 * 10**6, 86400 * 10**6
 STATUSES = ["pending", "running", "completed", "failed", "cancelled", "paused"]
 TOKEN = mint(S.key, "--sub", USER, "--ttl", "3600")
 LOG = os.path.join(STATE, "workers.log")
+LAST_RID = None
 
 
 def ts(us):
@@ -259,23 +260,36 @@ def pending_workflows():
 
 
 def data(path=None, wf=None):
+    """The data object of a summary; last_plan() then tells how it was
+    summed."""
+    global LAST_RID
+    LAST_RID = new_id()
     r = S.request(path or "/api/v1/workflows/%s/runs/summary" % (wf or WFS[0]),
-                  headers={"Authorization": "Bearer " + TOKEN})
+                  headers={"Authorization": "Bearer " + TOKEN, "X-Request-Id": LAST_RID})
     eq(r.status, 200, "status of %s" % (path or wf))
     return r.json()["data"]
 
 
+def workers():
+    out = subprocess.run(["pgrep", "-P", str(S.pool_pid)], capture_output=True, text=True)
+    return set(map(int, out.stdout.split()))
+
+
 def reload_pool(conf=""):
+    """Reloads with these settings; returns once every worker is new."""
     with open(CONF, "w") as f:
         f.write(conf)
-    before = len(S.log_lines("event=reloaded "))
+    old = workers()
     os.kill(S.pool_pid, signal.SIGHUP)
-    wait_until(lambda: len(S.log_lines("event=reloaded ")) > before, "the reload")
+    wait_until(lambda: len(workers()) == 2 and not workers() & old, "new workers", timeout=30)
 
 
 def last_plan():
-    lines = S.log_lines(r" status=200 .*db_plan=")
-    return lines[-1].split("db_plan=")[1].split()[0] if lines else None
+    """db_plan of the last data() request (its line is written once the
+    worker is idle)."""
+    pattern = "request_id=%s .*db_plan=" % LAST_RID
+    wait_until(lambda: S.log_lines(pattern), "the request's log line")
+    return S.log_lines(pattern)[0].split("db_plan=")[1].split()[0]
 
 
 # ---------------------------------------------------------------- tests
