@@ -222,39 +222,24 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION runs_summary.on_insert() RETURNS trigger
+-- The insert, update and delete triggers' function: each trigger has the
+-- transition tables of its own kind only, and each branch names only
+-- those.
+CREATE OR REPLACE FUNCTION runs_summary.on_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    gone runs_summary.delta[] := '{}';
+    came runs_summary.delta[] := '{}';
 BEGIN
-    PERFORM runs_summary.apply(array(
-        SELECT (n.workflow_id, n.status, n.created_at, n.started_at, n.completed_at, 1)
-               ::runs_summary.delta
-        FROM new_rows n));
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION runs_summary.on_update() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM runs_summary.apply(array(
-        SELECT (o.workflow_id, o.status, o.created_at, o.started_at, o.completed_at, -1)
-               ::runs_summary.delta
-        FROM old_rows o
-        UNION ALL
-        SELECT (n.workflow_id, n.status, n.created_at, n.started_at, n.completed_at, 1)
-               ::runs_summary.delta
-        FROM new_rows n));
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION runs_summary.on_delete() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM runs_summary.apply(array(
-        SELECT (o.workflow_id, o.status, o.created_at, o.started_at, o.completed_at, -1)
-               ::runs_summary.delta
-        FROM old_rows o));
+    IF TG_OP <> 'INSERT' THEN
+        gone := array(SELECT (o.workflow_id, o.status, o.created_at, o.started_at,
+                              o.completed_at, -1)::runs_summary.delta FROM old_rows o);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        came := array(SELECT (n.workflow_id, n.status, n.created_at, n.started_at,
+                              n.completed_at, 1)::runs_summary.delta FROM new_rows n);
+    END IF;
+    PERFORM runs_summary.apply(gone || came);
     RETURN NULL;
 END
 $$;
@@ -274,13 +259,13 @@ $$;
 -- only), so whoever may write workflow_runs needs no grant here.
 CREATE OR REPLACE TRIGGER runs_summary_insert AFTER INSERT ON workflow_runs
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_insert();
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_write();
 CREATE OR REPLACE TRIGGER runs_summary_update AFTER UPDATE ON workflow_runs
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_update();
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_write();
 CREATE OR REPLACE TRIGGER runs_summary_delete AFTER DELETE ON workflow_runs
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_delete();
+    FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_write();
 CREATE OR REPLACE TRIGGER runs_summary_truncate AFTER TRUNCATE ON workflow_runs
     FOR EACH STATEMENT EXECUTE FUNCTION runs_summary.on_truncate();
 -- ALWAYS: they also fire for writes made with session_replication_role =
@@ -356,8 +341,9 @@ $$;
 CREATE OR REPLACE PROCEDURE runs_summary.compact()
 LANGUAGE plpgsql AS $$
 DECLARE
-    k    record;
-    held bigint[];
+    k      record;
+    held   bigint[];
+    folded runs_summary.buckets[];
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'runs_summary.compact runs at READ COMMITTED only';
@@ -376,28 +362,25 @@ BEGIN
                       ORDER BY c.stripe
                       FOR UPDATE SKIP LOCKED);
         IF cardinality(held) > 0 THEN
-            -- The first keeps what the others held.
+            -- The first keeps what the others held: add() finds it, the
+            -- only row of the bucket left that no other writer holds.
             WITH gone AS (
                 DELETE FROM runs_summary.buckets c
                 WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours
                   AND c.bucket = k.bucket AND c.stripe = ANY (held[2:])
-                RETURNING c.*),
-            sum AS (
-                SELECT count(*) AS n, sum(total) AS total, sum(pending) AS pending,
-                       sum(running) AS running, sum(completed) AS completed,
-                       sum(failed) AS failed, sum(cancelled) AS cancelled,
-                       sum(paused) AS paused, sum(durations) AS durations,
-                       sum(duration_us) AS duration_us
-                FROM gone)
-            UPDATE runs_summary.buckets b SET
-                total = b.total + g.total, pending = b.pending + g.pending,
-                running = b.running + g.running, completed = b.completed + g.completed,
-                failed = b.failed + g.failed, cancelled = b.cancelled + g.cancelled,
-                paused = b.paused + g.paused, durations = b.durations + g.durations,
-                duration_us = b.duration_us + g.duration_us
-            FROM sum g
-            WHERE g.n > 0 AND b.workflow_id = k.workflow_id AND b.hours = k.hours
-              AND b.bucket = k.bucket AND b.stripe = held[1];
+                RETURNING c.*)
+            SELECT array_agg((k.workflow_id, k.hours, k.bucket, 0, total, pending, running,
+                              completed, failed, cancelled, paused, durations, duration_us)
+                             ::runs_summary.buckets)
+            INTO folded
+            FROM (SELECT sum(total) AS total, sum(pending) AS pending, sum(running) AS running,
+                         sum(completed) AS completed, sum(failed) AS failed,
+                         sum(cancelled) AS cancelled, sum(paused) AS paused,
+                         sum(durations) AS durations, sum(duration_us) AS duration_us
+                  FROM gone HAVING count(*) > 0) g;
+            IF folded IS NOT NULL THEN
+                PERFORM runs_summary.add(folded);
+            END IF;
             DELETE FROM runs_summary.buckets c
             WHERE c.workflow_id = k.workflow_id AND c.hours = k.hours
               AND c.bucket = k.bucket AND c.stripe = held[1]
