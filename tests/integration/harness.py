@@ -46,6 +46,17 @@ def stack_up(state_dir, *args):
     subprocess.run([STACK, "up", state_dir, *args], check=True)
 
 
+def settings_file(state_dir, text):
+    """Writes a settings file with `text` into state_dir and names it by
+    RUNS_SUMMARY_CONFIG for the pool started next; its path."""
+    os.makedirs(state_dir, exist_ok=True)
+    path = os.path.join(state_dir, "runs-summary.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    os.environ["RUNS_SUMMARY_CONFIG"] = path
+    return path
+
+
 class Stack:
     """The PostgreSQL + worker pool + nginx stack of scripts/lib/stack.sh;
     the pool is spawn-fcgi's workers or the program's own supervisor.
@@ -66,6 +77,12 @@ class Stack:
         self.key = self.env["RS_KEY"]
         self.pubkey = self.env["RS_PUBKEY"]
         self.worker_pids = [int(p) for p in self.env["RS_WORKER_PIDS"].split()]
+
+    def workers(self):
+        """The pool's workers now (its supervisor's children), sorted."""
+        out = subprocess.run(["pgrep", "-P", str(self.pool_pid)], capture_output=True,
+                             text=True)
+        return sorted(int(p) for p in out.stdout.split())
 
     def pg_stop(self):
         subprocess.run([STACK, "pg-stop", self.dir], check=True)

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ROOT, HeldQueries, Stack, Traffic, collect, eq, main_exit,  # noqa: E402
-                     mint, ok, outcome, run_tests, wait_until)
+                     mint, ok, outcome, run_tests, settings_file, wait_until)
 
 STATE, BINARY, LISTEN = sys.argv[1], sys.argv[2], sys.argv[3]
 WORKERS, MAX_REQUESTS, BUDGET_MS = 2, 40, 800
@@ -27,11 +27,7 @@ os.environ.update({"FCGI_MAX_REQUESTS": str(MAX_REQUESTS),
 for var in ("CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES", "CLERK_JWKS_FILE",
             "TOKEN_CACHE_ENTRIES", "RS_STACK_KEY_FILE", "LOG_LEVEL"):
     os.environ.pop(var, None)
-os.makedirs(STATE, exist_ok=True)
-CONF = os.path.join(STATE, "runs-summary.conf")
-with open(CONF, "w") as f:
-    f.write("# the pool's settings file\nLOG_LEVEL=info\n")
-os.environ["RUNS_SUMMARY_CONFIG"] = CONF
+CONF = settings_file(STATE, "# the pool's settings file\nLOG_LEVEL=info\n")
 S = Stack(STATE, BINARY, LISTEN, pool="supervisor", workers=WORKERS)
 LOG = os.path.join(STATE, "workers.log")
 WF = "3f2b8c1d-9e4a-4b7c-8d6e-5a4b3c2d1e0f"      # scripts/seed-demo.sql
@@ -48,8 +44,7 @@ def log_lines(pattern):
 
 
 def workers():
-    out = subprocess.run(["pgrep", "-P", str(S.pool_pid)], capture_output=True, text=True)
-    return sorted(int(p) for p in out.stdout.split())
+    return S.workers()
 
 
 def pool_is_full():

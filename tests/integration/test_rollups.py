@@ -27,17 +27,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (ROOT, Stack, Traffic, collect, eq, main_exit, mint, new_id,  # noqa: E402
-                     ok, run_tests, wait_until)
+                     ok, run_tests, settings_file, wait_until)
 
 STATE, BINARY, LISTEN = sys.argv[1], sys.argv[2], sys.argv[3]
 for var in ("CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES", "CLERK_JWKS_FILE", "FCGI_MAX_REQUESTS",
             "LOG_LEVEL", "DB_ROLLUPS"):
     os.environ.pop(var, None)
-os.makedirs(STATE, exist_ok=True)
-CONF = os.path.join(STATE, "runs-summary.conf")
-with open(CONF, "w") as f:
-    f.write("# the pool's settings file\n")
-os.environ["RUNS_SUMMARY_CONFIG"] = CONF
+CONF = settings_file(STATE, "# the pool's settings file\n")
 S = Stack(STATE, BINARY, LISTEN, pool="supervisor", workers=2)
 SEED = int(os.environ.get("RS_ROLLUPS_SEED", random.randrange(1 << 30)))
 print("rollups: seed %d (RS_ROLLUPS_SEED)" % SEED, flush=True)
@@ -270,18 +266,14 @@ def data(path=None, wf=None):
     return r.json()["data"]
 
 
-def workers():
-    out = subprocess.run(["pgrep", "-P", str(S.pool_pid)], capture_output=True, text=True)
-    return set(map(int, out.stdout.split()))
-
-
 def reload_pool(conf=""):
     """Reloads with these settings; returns once every worker is new."""
     with open(CONF, "w") as f:
         f.write(conf)
-    old = workers()
+    old = set(S.workers())
     os.kill(S.pool_pid, signal.SIGHUP)
-    wait_until(lambda: len(workers()) == 2 and not workers() & old, "new workers", timeout=30)
+    wait_until(lambda: len(S.workers()) == 2 and not set(S.workers()) & old, "new workers",
+               timeout=30)
 
 
 def last_plan():
