@@ -362,10 +362,11 @@ def with_rollups(a, env, url, token, tmp, mem, sizes, clients, seconds, repeat, 
     every row again; checks from the pool's log that every summary in
     those runs was summed from rollups."""
     print("installing and backfilling rollups...", file=sys.stderr, flush=True)
-    sh("psql", url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-f",
-       os.path.join(ROOT, "scripts", "rollups.sql"))
+    rollups = os.path.join(ROOT, "scripts", "rollups")
+    with_url = dict(os.environ, DATABASE_URL=url)
+    sh(rollups, "install", env=with_url)
     t0 = time.monotonic()
-    psql(url, "CALL runs_summary.backfill()")
+    sh(rollups, "backfill", env=with_url)
     took = time.monotonic() - t0
     runs = int(psql(url, "SELECT count(*) FROM workflow_runs"))
     buckets = int(psql(url, "SELECT count(*) FROM runs_summary.buckets"))

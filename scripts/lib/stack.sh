@@ -136,8 +136,8 @@ up() {
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/schema.sql" >/dev/null
   psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/seed-demo.sql" >/dev/null
   if [ "$rollups" -eq 1 ]; then
-    psql "$url" -q -v ON_ERROR_STOP=1 -f "$RS_ROOT/scripts/rollups.sql" >/dev/null
-    psql "$url" -q -v ON_ERROR_STOP=1 -c "CALL runs_summary.backfill()" >/dev/null
+    DATABASE_URL=$url "$RS_ROOT/scripts/rollups" install
+    DATABASE_URL=$url "$RS_ROOT/scripts/rollups" backfill
   fi
   echo "DATABASE_URL='$url'" >> "$dir/env"
 

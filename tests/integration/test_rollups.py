@@ -39,7 +39,7 @@ SEED = int(os.environ.get("RS_ROLLUPS_SEED", random.randrange(1 << 30)))
 print("rollups: seed %d (RS_ROLLUPS_SEED)" % SEED, flush=True)
 R = random.Random(SEED)
 STATEMENT = os.path.join(ROOT, "scripts", "lib", "statement")
-INSTALL = os.path.join(ROOT, "scripts", "rollups.sql")
+ROLLUPS = os.path.join(ROOT, "scripts", "rollups")
 
 WS = "d0000000-0000-4000-8000-000000000001"
 USER = "user_rollups"
@@ -244,11 +244,17 @@ def recount_differs(ignore_infinite=False):
 
 
 def install():
-    psql_script("", "-f", INSTALL)
+    rollups("install")
 
 
 def backfill(batch=20000):
-    psql_script("CALL runs_summary.backfill(%d);\n" % batch)
+    rollups("backfill", str(batch))
+
+
+def rollups(*args):
+    """scripts/rollups, on this stack's database."""
+    subprocess.run([ROLLUPS, *args], env=dict(os.environ, DATABASE_URL=S.dburl), check=True,
+                   capture_output=True, text=True, timeout=600)
 
 
 def pending_workflows():
